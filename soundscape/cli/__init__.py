@@ -1,0 +1,1 @@
+"""The `soundscape` command line. Subcommands live one per module and import lazily."""

@@ -1,0 +1,124 @@
+"""Run the rules over scene files and collect diagnostics (suppressions applied)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import Diagnostic, SceneError
+from ..scene.loader import Merged, resolve, validate
+from ..scene.model import Scene
+from .rule import Context, Rule
+from .rules import ALL_RULES, BY_CODE, BY_NAME
+
+SCENE_SUFFIXES = (".yaml", ".yml")
+_DISABLE_RE = re.compile(r"#\s*soundscape:\s*disable=([A-Za-z0-9_,\s-]+)")
+
+
+@dataclass
+class LintOptions:
+    assets: bool = True
+    """Decode referenced audio (missing, corrupt, silent files, seams, levels)."""
+    disabled: set[str] = field(default_factory=set)
+    """Rule codes or names switched off for the whole run."""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def semantic_errors(scene: Scene, merged: Merged) -> list[Diagnostic]:
+    """The model-phase errors that make a scene unplayable (used by the loader)."""
+    ctx = Context(scene, merged)
+    out: list[Diagnostic] = []
+    for rule in ALL_RULES:
+        if rule.phase == "model" and rule.severity == "error" and rule.check is not None:
+            out.extend(rule.run(ctx))
+    return _suppress(out, merged.texts)
+
+
+def lint_file(path: Path, options: LintOptions | None = None) -> list[Diagnostic]:
+    """All diagnostics for one scene file, sorted by position."""
+    options = options or LintOptions()
+    texts: dict[str, str] = {}
+    try:
+        merged = resolve(path)
+        texts = merged.texts
+        scene = validate(merged)
+    except SceneError as e:
+        return _finish(e.diagnostics, texts or _read(path), options)
+    ctx = Context(scene, merged, options.extra)
+    out: list[Diagnostic] = []
+    for rule in ALL_RULES:
+        if rule.check is None or _off(rule, options):
+            continue
+        if rule.phase == "assets" and not options.assets:
+            continue
+        out.extend(rule.run(ctx))
+    return _finish(out, texts, options)
+
+
+def _read(path: Path) -> dict[str, str]:
+    try:
+        return {str(path): path.read_text("utf-8", errors="replace")}
+    except OSError:
+        return {}
+
+
+def _off(rule: Rule, options: LintOptions) -> bool:
+    return rule.code in options.disabled or rule.name in options.disabled
+
+
+def _finish(
+    diags: Iterable[Diagnostic], texts: dict[str, str], options: LintOptions
+) -> list[Diagnostic]:
+    kept = [
+        d
+        for d in diags
+        if not (d.code in options.disabled or (d.rule and d.rule in options.disabled))
+    ]
+    return sorted(_suppress(kept, texts), key=lambda d: (d.pos, d.code))
+
+
+def _suppress(diags: Sequence[Diagnostic], texts: dict[str, str]) -> list[Diagnostic]:
+    """Drop findings silenced by ``# soundscape: disable=CODE`` on their line or the line above."""
+    cache: dict[str, list[str]] = {}
+    out = []
+    for d in diags:
+        lines = cache.setdefault(d.pos.file, texts.get(d.pos.file, "").splitlines())
+        if not _silenced(d, lines):
+            out.append(d)
+    return out
+
+
+def _silenced(d: Diagnostic, lines: list[str]) -> bool:
+    idx = d.pos.line - 1
+    candidates = []
+    if 0 <= idx < len(lines):
+        candidates.append(lines[idx])
+    if 1 <= idx <= len(lines) and lines[idx - 1].lstrip().startswith("#"):
+        candidates.append(lines[idx - 1])
+    rule_name = d.rule or (BY_CODE[d.code].name if d.code in BY_CODE else None)
+    for line in candidates:
+        for m in _DISABLE_RE.finditer(line):
+            ids = {x.strip() for x in m.group(1).split(",")}
+            if d.code in ids or (rule_name and rule_name in ids) or "all" in ids:
+                return True
+    return False
+
+
+def find_scenes(paths: Iterable[Path]) -> list[Path]:
+    """Scene files named directly, and ``*.yaml``/``*.yml`` files inside named folders."""
+    out: list[Path] = []
+    for p in paths:
+        if p.is_dir():
+            out.extend(
+                sorted(f for f in p.rglob("*") if f.suffix in SCENE_SUFFIXES and f.is_file())
+            )
+        else:
+            out.append(p)
+    return out
+
+
+def rule_by_id(ident: str) -> Rule | None:
+    return BY_CODE.get(ident.upper()) or BY_NAME.get(ident)

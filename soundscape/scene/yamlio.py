@@ -1,0 +1,213 @@
+"""YAML 1.2 reading that remembers where every key and value came from.
+
+We compose ruamel.yaml's node tree ourselves instead of constructing Python
+objects, so that every value keeps its file:line:col, duplicate keys are
+reported with both positions, and alias bombs or absurd nesting are refused
+before they cost memory.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from ..errors import Diagnostic, Pos, SceneError
+
+MAX_FILE_BYTES = 1_000_000
+"""A scene is a few kB; a megabyte is a mistake or an attack."""
+MAX_NODES = 50_000
+MAX_DEPTH = 64
+
+PathKey = tuple[str | int, ...]
+
+
+@dataclass
+class Document:
+    """Plain data from one YAML file plus the position of every path in it."""
+
+    file: str
+    data: Any
+    text: str
+    values: dict[PathKey, Pos] = field(default_factory=dict)
+    keys: dict[PathKey, Pos] = field(default_factory=dict)
+
+
+def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
+    """Read a scene file as UTF-8 (BOM allowed), with errors that say what to do."""
+    file = str(path)
+    try:
+        if path.is_dir():
+            raise SceneError.single(file, "is a folder, not a scene file", code="SC003")
+        size = path.stat().st_size
+        if size > max_bytes:
+            raise SceneError.single(
+                file,
+                f"file is {size:,} bytes; a scene may be at most {max_bytes:,} bytes",
+                code="SC003",
+                hint="split sounds into an included file, or check this is the right file",
+            )
+        raw = path.read_bytes()
+    except OSError as e:
+        raise SceneError.single(
+            file, f"cannot read file: {e.strerror or e}", code="SC003"
+        ) from None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")) or (len(raw) > 1 and raw[1:2] == b"\x00"):
+        raise SceneError.single(
+            file, "file is UTF-16; save scene files as UTF-8", code="SC001", hint="re-save as UTF-8"
+        )
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        line = raw[: e.start].count(b"\n") + 1
+        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise SceneError(
+            [
+                Diagnostic(
+                    Pos(file, line, col),
+                    f"invalid UTF-8 byte 0x{raw[e.start]:02x}",
+                    code="SC001",
+                    hint="save the file as UTF-8",
+                )
+            ]
+        ) from None
+    if "\x00" in text:
+        off = text.index("\x00")
+        line = text.count("\n", 0, off) + 1
+        col = off - (text.rfind("\n", 0, off) + 1) + 1
+        raise SceneError(
+            [Diagnostic(Pos(file, line, col), "NUL byte in a text file", code="SC001")]
+        )
+    return text
+
+
+def parse(text: str, file: str) -> Document:
+    """Parse YAML 1.2 text into a `Document`, or raise `SceneError` with positions."""
+    yaml = YAML(typ="rt", pure=True)
+    yaml.version = (1, 2)
+    try:
+        node = yaml.compose(text)
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        msg = (e.problem or e.context or "invalid YAML").strip()
+        pos = Pos(file, mark.line + 1, mark.column + 1) if mark else Pos(file, 1, 1)
+        hint = "check indentation and quoting near this position"
+        if "\t" in msg or "tab" in msg.lower():
+            hint = "YAML indentation must use spaces, not tabs"
+        raise SceneError(
+            [Diagnostic(pos, f"YAML syntax error: {msg}", code="SC001", hint=hint)]
+        ) from None
+    except (YAMLError, RecursionError, ValueError) as e:
+        raise SceneError.single(file, f"YAML syntax error: {e}", code="SC001") from None
+    doc = Document(file=file, data=None, text=text)
+    if node is None:
+        doc.data = {}
+        return doc
+    builder = _Builder(doc)
+    doc.data = builder.build(node, (), 0)
+    return doc
+
+
+def load_document(path: Path) -> Document:
+    return parse(read_text(path), str(path))
+
+
+def _pos(file: str, node: Node) -> Pos:
+    m = node.start_mark
+    return Pos(file, m.line + 1, m.column + 1)
+
+
+_INT_BASES = {"0x": 16, "0o": 8}
+
+
+def _scalar(node: ScalarNode) -> Any:
+    tag, value = str(node.tag), node.value
+    if tag.endswith(":null"):
+        return None
+    if tag.endswith(":bool"):
+        return value.lower() == "true"
+    if tag.endswith(":int"):
+        base = _INT_BASES.get(value[:2].lower(), 10)
+        return int(value[2:] if base != 10 else value, base)
+    if tag.endswith(":float"):
+        low = value.lower().lstrip("+")
+        if low in (".inf", "-.inf"):
+            return -math.inf if low.startswith("-") else math.inf
+        if low == ".nan":
+            return math.nan
+        return float(value)
+    return value
+
+
+class _Builder:
+    def __init__(self, doc: Document) -> None:
+        self.doc = doc
+        self.count = 0
+
+    def fail(
+        self, node: Node, msg: str, code: str = "SC001", hint: str | None = None
+    ) -> SceneError:
+        return SceneError([Diagnostic(_pos(self.doc.file, node), msg, code=code, hint=hint)])
+
+    def build(self, node: Node, path: PathKey, depth: int) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise self.fail(
+                node,
+                f"document has more than {MAX_NODES:,} values (an alias bomb?)",
+                hint="scenes are small; remove repeated aliases",
+            )
+        if depth > MAX_DEPTH:
+            raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
+        self.doc.values[path] = _pos(self.doc.file, node)
+        if isinstance(node, ScalarNode):
+            tag = str(node.tag)
+            if tag.startswith(("tag:yaml.org,2002:", "!!")) or tag == "!":
+                return _scalar(node)
+            raise self.fail(node, f"unsupported YAML tag '{node.tag}'", hint="remove the tag")
+        if isinstance(node, SequenceNode):
+            return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+        if isinstance(node, MappingNode):
+            return self.mapping(node, path, depth)
+        raise self.fail(node, "unsupported YAML node")
+
+    def mapping(self, node: MappingNode, path: PathKey, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        own = []
+        # `<<: *anchor` fills in keys the mapping does not set itself; build the
+        # merged ones first so the mapping's own keys and positions win.
+        for knode, vnode in node.value:
+            if isinstance(knode, ScalarNode) and str(knode.tag).endswith(":merge"):
+                sources = vnode.value if isinstance(vnode, SequenceNode) else [vnode]
+                for source in sources:
+                    if not isinstance(source, MappingNode):
+                        raise self.fail(source, "'<<' merges only mappings")
+                    out.update(self.mapping(source, path, depth + 1))
+            else:
+                own.append((knode, vnode))
+        seen: dict[str, Pos] = {}
+        for knode, vnode in own:
+            if not isinstance(knode, ScalarNode):
+                raise self.fail(knode, "mapping keys must be plain text")
+            key = str(knode.value)
+            kpos = _pos(self.doc.file, knode)
+            if key in seen:
+                raise SceneError(
+                    [
+                        Diagnostic(
+                            kpos,
+                            f"duplicate key '{key}' (first defined at line {seen[key].line})",
+                            code="SC002",
+                            hint="remove one of them; YAML keeps only one and the other is lost",
+                        )
+                    ]
+                )
+            seen[key] = kpos
+            self.doc.keys[(*path, key)] = kpos
+            out[key] = self.build(vnode, (*path, key), depth + 1)
+        return out
