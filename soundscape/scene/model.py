@@ -316,6 +316,9 @@ class _Plays(_Model):
     source: Source | None = Field(None, description="Or a file / 'builtin:NAME' directly.")
     gain: Level = Field(1.0, description="Level of this voice.")
     pan: Pan = Field(0.0)
+    curve: Literal["equal-power", "linear"] = Field(
+        "equal-power", description="Fade law for this voice's fades and ramps."
+    )
     duck: DuckSpec = Field(
         None, description="Duck under the agent's voice: true, a depth, or a mapping."
     )
