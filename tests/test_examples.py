@@ -1,0 +1,128 @@
+"""The example scenes in scenes/: they load, lint clean, and say what they claim to."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from soundscape.lint import lint_file
+from soundscape.scene import load, schema
+from soundscape.scene.loader import load_with_positions
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENES = ROOT / "scenes"
+ALL = sorted(SCENES.rglob("*.yaml"))
+REQUIRED = ("office", "call-center", "cafe", "hold", "showcase")
+
+
+def _id(p: Path) -> str:
+    return str(p.relative_to(SCENES))
+
+
+def test_the_promised_examples_exist():
+    assert {p.stem for p in SCENES.glob("*.yaml")} >= set(REQUIRED)
+
+
+@pytest.mark.parametrize("path", ALL, ids=_id)
+def test_example_loads(path: Path):
+    scene = load(path)
+    assert scene.version == 1
+    assert scene.file == str(path)
+
+
+@pytest.mark.parametrize("path", ALL, ids=_id)
+def test_example_lints_clean(path: Path):
+    bad = [d for d in lint_file(path) if d.severity in ("warning", "error")]
+    assert bad == [], "\n".join(str(d) for d in bad)
+
+
+@pytest.mark.parametrize("path", ALL, ids=_id)
+def test_example_starts_with_the_schema_modeline(path: Path):
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    rel = Path(os.path.relpath(ROOT / "docs" / "scene.schema.json", path.parent)).as_posix()
+    assert first == f"# yaml-language-server: $schema={rel}"
+    assert (path.parent / rel).is_file()
+
+
+def test_office_matches_background_audio_player_basic_example():
+    # BackgroundAudioPlayer(ambient_sound=OFFICE_AMBIENCE @0.3, thinking_sound=KEYBOARD_TYPING @0.6)
+    scene = load(SCENES / "office.yaml")
+    (layer,) = scene.layers.values()
+    assert (layer.source, layer.gain, layer.duck) == ("builtin:office-ambience", 0.3, None)
+    assert scene.follow_agent and scene.transitions == () and scene.scatter == {}
+    assert set(scene.states) == {"idle", "listening", "thinking", "speaking"}
+    (typing,) = scene.states["thinking"].cues
+    assert (typing.source, typing.gain, typing.loop) == ("builtin:keyboard-typing", 0.6, True)
+    others = [s for n, s in scene.states.items() if n != "thinking"]
+    assert all(s.cues == () and s.after == {} and s.layers == {} for s in others)
+    assert scene.master.gain == 1.0
+
+
+def test_hold_music_plays_between_transfer_and_resume():
+    scene = load(SCENES / "hold.yaml")
+    hold = scene.states["on_hold"]
+    music = [c for c in hold.cues if c.source == "builtin:hold-music"]
+    assert len(music) == 1 and music[0].loop
+    assert hold.layers["office"].gain == 0.0  # the office bed is silent on hold
+    into = [t for t in scene.transitions if t.to == "on_hold"]
+    assert [t.on for t in into] == ["trigger.transfer"]
+    assert set(into[0].from_) == set(scene.states) - {"on_hold"}
+    out_of = [t for t in scene.transitions if "on_hold" in t.from_ or "*" in t.from_]
+    assert [(t.on, t.to) for t in out_of] == [("trigger.resume", "listening")]
+    # Agent state changes must not end the music while the caller waits.
+    assert scene.follow_agent is False
+    assert scene.triggers["transfer"].llm
+
+
+def _written(node: Any, out: dict[str, list[Any]]) -> dict[str, list[Any]]:
+    """Every key written anywhere in raw scene data, with the values written for it."""
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out.setdefault(k, []).append(v)
+            _written(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _written(v, out)
+    return out
+
+
+def test_showcase_writes_every_key_of_the_language():
+    _, merged = load_with_positions(SCENES / "showcase.yaml")
+    written = _written(merged.data, {})
+    s = schema()
+    keys = set(s["properties"])
+    for d in s["$defs"].values():
+        for alt in [d, *d.get("anyOf", [])]:
+            keys |= set(alt.get("properties", {}))
+    assert sorted(keys - set(written)) == []
+
+
+def test_showcase_uses_every_mode_and_shorthand():
+    scene, merged = load_with_positions(SCENES / "showcase.yaml")
+    written = _written(merged.data, {})
+    assert {"random", "shuffle", "sequence"} <= set(written["pick"])
+    assert "linear" in written["curve"]
+    assert "ring" in written["on_exit"]
+    assert "random" in written["start"] and any(isinstance(v, list) for v in written["start"])
+    assert any(isinstance(v, list) for v in written["delay"])
+    assert any(isinstance(w.get("tool"), list) for w in written["when"])  # any of several
+    ducks = written["duck"]
+    assert True in ducks and any(isinstance(d, str) for d in ducks)
+    assert any(isinstance(d, dict) for d in ducks)
+    assert any(
+        a.play is not None and a.goto is not None
+        for s in scene.states.values()
+        for a in s.after.values()
+    )
+    assert any(t.llm and t.fields for t in scene.triggers.values())
+    assert any(
+        sc.gain.low < sc.gain.high and sc.pan.low < sc.pan.high for sc in scene.scatter.values()
+    )
+    assert any(t.when and t.from_ != ("*",) and t.on.startswith("tool.") for t in scene.transitions)
+    assert any(t.play and t.to is None for t in scene.transitions)  # a one-shot without a move
+    assert merged.data["extends"] and merged.data["include"]
+    files = {Path(f).name for f in merged.files}
+    assert {"office.yaml", "phones.yaml", "showcase.yaml"} <= files
