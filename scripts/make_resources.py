@@ -189,10 +189,10 @@ def pink_noise() -> Signal:
 
 
 def brown_noise() -> Signal:
-    # Amplitude ∝ 1/f (a random walk), with the sub-audio part removed so it cannot wander.
+    # Amplitude ∝ 1/f (a random walk), with a steep high-pass so sub-audio rumble cannot eat headroom.
     def shape(f: Signal) -> Signal:
         f = _safe_f(f)
-        return 1 / f * _highpass(f, 25, 2)
+        return 1 / f * _highpass(f, 30, 4)
 
     return _periodic_noise(BED_SECONDS, shape, SEED + 3)
 
@@ -214,7 +214,9 @@ LIBRARY: tuple[Resource, ...] = (
     Resource("phone-ring", "one-shot", phone_ring, "400+450 Hz double ring, 0.4/0.2/0.4 s + 2 s"),
     Resource("room-tone", "bed", room_tone, "periodic FFT noise, low-mid body, 40 Hz–2.5 kHz"),
     Resource("pink-noise", "bed", pink_noise, "periodic FFT noise, 1/√f, 20 Hz–18 kHz"),
-    Resource("brown-noise", "bed", brown_noise, "periodic FFT noise, 1/f, high-passed at 25 Hz"),
+    Resource(
+        "brown-noise", "bed", brown_noise, "periodic FFT noise, 1/f, 4th-order high-pass at 30 Hz"
+    ),
 )
 
 
