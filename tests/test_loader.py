@@ -158,3 +158,30 @@ def test_schema_is_json_schema_with_shorthands():
 def test_silence_chance_accepts_percent():
     scene = loads("version: 1\nsounds:\n  s:\n    variants: [a.wav, b.wav]\n    silence: 25%\n")
     assert math.isclose(scene.sounds["s"].silence, 0.25)
+
+
+@pytest.mark.parametrize(
+    ("text", "where", "fragment"),
+    [
+        ("version: 1\nname: !!python/object:os.system ls\n", (2, 7), "unsupported YAML tag"),
+        ("version: 1\nx: !!set {a: 1}\n", (2, 4), "unsupported YAML tag"),
+        ("version: 1\nx: " + "[" * 5000 + "]" * 5000, (2, 68), "nesting deeper than 64"),
+        ("version: 1\nlayers:\n\troom: x\n", (3, 1), "'\\t'"),
+        ("- a\n- b\n", (1, 1), "must be a mapping"),
+    ],
+)
+def test_hostile_yaml_gets_one_positioned_error(text, where, fragment):
+    with pytest.raises(SceneError) as ei:
+        loads(text, "x.yaml")
+    d = ei.value.diagnostics[0]
+    assert (d.pos.line, d.pos.col) == where
+    assert fragment in d.message
+
+
+def test_alias_bomb_is_refused_quickly():
+    bomb = "a: &a [1,1,1,1,1,1,1,1,1,1]\n"
+    for prev, name in zip("abcde", "bcdef", strict=True):
+        bomb += f"{name}: &{name} [" + ",".join([f"*{prev}"] * 10) + "]\n"
+    with pytest.raises(SceneError) as ei:
+        loads(bomb, "x.yaml")
+    assert "alias bomb" in ei.value.diagnostics[0].message

@@ -86,8 +86,42 @@ def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
     return text
 
 
+def _flow_depth_error(text: str, file: str) -> SceneError | None:
+    """Refuse absurd ``[[[[…`` nesting before the recursive composer spends seconds on it."""
+    if text.count("[") + text.count("{") <= MAX_DEPTH:
+        return None
+    depth = 0
+    line, col = 1, 0
+    for ch in text:
+        col += 1
+        if ch == "\n":
+            line, col = line + 1, 0
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return SceneError(
+                    [
+                        Diagnostic(
+                            Pos(file, line, col),
+                            f"nesting deeper than {MAX_DEPTH} levels",
+                            code="SC001",
+                            hint="scenes are shallow; check for unbalanced brackets",
+                        )
+                    ]
+                )
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return None
+
+
+_CORE_TAGS = {f"tag:yaml.org,2002:{t}" for t in ("str", "int", "float", "bool", "null")}
+
+
 def parse(text: str, file: str) -> Document:
     """Parse YAML 1.2 text into a `Document`, or raise `SceneError` with positions."""
+    deep = _flow_depth_error(text, file)
+    if deep is not None:
+        raise deep
     yaml = YAML(typ="rt", pure=True)
     yaml.version = (1, 2)
     try:
@@ -166,9 +200,14 @@ class _Builder:
             raise self.fail(node, f"nesting deeper than {MAX_DEPTH} levels")
         self.doc.values[path] = _pos(self.doc.file, node)
         if isinstance(node, ScalarNode):
-            tag = str(node.tag)
-            if tag.startswith(("tag:yaml.org,2002:", "!!")) or tag == "!":
+            if str(node.tag) in _CORE_TAGS or str(node.tag) == "!":
                 return _scalar(node)
+            raise self.fail(
+                node,
+                f"unsupported YAML tag '{node.tag}'",
+                hint="scenes use plain values; remove the tag",
+            )
+        if not str(node.tag).endswith((":seq", ":map")):
             raise self.fail(node, f"unsupported YAML tag '{node.tag}'", hint="remove the tag")
         if isinstance(node, SequenceNode):
             return [self.build(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
