@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import Diagnostic, SceneError
+from ..errors import Diagnostic, Pos, SceneError
 from ..scene.loader import Merged, resolve, validate
 from ..scene.model import Scene
 from .rule import Context, Rule
 from .rules import ALL_RULES, BY_CODE, BY_NAME
 
 SCENE_SUFFIXES = (".yaml", ".yml")
+log = logging.getLogger("soundscape")
 _DISABLE_RE = re.compile(r"#\s*soundscape:\s*disable=([A-Za-z0-9_,\s-]+)")
 
 
@@ -54,8 +56,27 @@ def lint_file(path: Path, options: LintOptions | None = None) -> list[Diagnostic
             continue
         if rule.phase == "assets" and not options.assets:
             continue
-        out.extend(rule.run(ctx))
+        out.extend(_run_guarded(rule, ctx))
     return _finish(out, texts, options)
+
+
+def _run_guarded(rule: Rule, ctx: Context) -> list[Diagnostic]:
+    """A rule's findings; a bug in one rule becomes a diagnostic, not a traceback."""
+    try:
+        return list(rule.run(ctx))
+    except Exception as e:
+        log.exception("lint rule %s crashed on %s", rule.code, ctx.merged.file)
+        return [
+            Diagnostic(
+                Pos(ctx.merged.file),
+                f"internal error in rule {rule.code} ({type(e).__name__}: {e}); the scene may "
+                "be fine, please report this",
+                code=rule.code,
+                severity="error",
+                rule=rule.name,
+                hint=f"run with `--disable {rule.code}` to skip this rule meanwhile",
+            )
+        ]
 
 
 def _read(path: Path) -> dict[str, str]:

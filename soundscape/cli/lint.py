@@ -1,0 +1,126 @@
+"""`soundscape lint PATH...`: check scene files and report file:line:col diagnostics.
+
+Exit status: 0 clean (infos allowed), 1 errors (or warnings with ``--strict``),
+2 usage or I/O problems (a path that does not exist, an unknown rule).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import json
+import os
+import sys
+from pathlib import Path
+from typing import TextIO
+
+
+def add_parser(p: argparse.ArgumentParser) -> None:
+    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="scene files or folders")
+    p.add_argument(
+        "--format",
+        choices=("text", "json", "github", "sarif"),
+        default="text",
+        help="output format (default: text)",
+    )
+    p.add_argument("--strict", action="store_true", help="exit 1 on warnings too")
+    p.add_argument(
+        "--no-assets",
+        action="store_true",
+        help="do not decode audio (skips missing/corrupt/silent files, seams and levels)",
+    )
+    p.add_argument(
+        "--disable",
+        action="append",
+        default=[],
+        metavar="RULE",
+        help="switch off a rule by code or name (repeatable, or comma-separated)",
+    )
+    p.add_argument("--list-rules", action="store_true", help="print every rule and exit")
+    p.add_argument(
+        "--list-builtins", action="store_true", help="print the built-in clip names and exit"
+    )
+    p.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colored text output (auto: only on a terminal, and not when NO_COLOR is set)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    out: TextIO = sys.stdout
+    if args.list_rules:
+        return _list_rules(args.format, out)
+    if args.list_builtins:
+        from ..scene.sources import builtin_names
+
+        out.write("".join(f"builtin:{n}\n" for n in builtin_names()))
+        return 0
+    if not args.paths:
+        return _usage("give at least one scene file or folder (e.g. `soundscape lint scenes/`)")
+
+    from ..lint.runner import LintOptions, find_scenes, rule_by_id
+
+    disabled: set[str] = set()
+    for item in args.disable:
+        for ident in filter(None, (x.strip() for x in item.split(","))):
+            rule = rule_by_id(ident)
+            if rule is None:
+                return _usage(f"unknown rule '{ident}'{_suggest(ident)} (see --list-rules)")
+            disabled.add(rule.code)
+    missing = [p for p in args.paths if not p.exists()]
+    if missing:
+        return _usage("; ".join(f"'{p}' does not exist" for p in missing))
+    files = find_scenes(args.paths)
+    if not files:
+        where = ", ".join(str(p) for p in args.paths)
+        return _usage(f"no *.yaml or *.yml scene files in {where}")
+
+    from ..lint import formats
+    from ..lint.runner import lint_file
+
+    options = LintOptions(assets=not args.no_assets, disabled=disabled)
+    diags = [d for f in files for d in lint_file(f, options)]
+    report = formats.Report([str(f) for f in files], diags)
+    out.write(formats.render(report, args.format, color=_color(args.color, out)))
+    failing = {"error", "warning"} if args.strict else {"error"}
+    return 1 if any(d.severity in failing for d in diags) else 0
+
+
+def _list_rules(fmt: str, out: TextIO) -> int:
+    from ..lint.rules import ALL_RULES
+
+    if fmt == "json":
+        rows = [
+            {"code": r.code, "name": r.name, "severity": r.severity, "summary": r.summary}
+            for r in ALL_RULES
+        ]
+        out.write(json.dumps(rows, indent=2, ensure_ascii=False) + "\n")
+        return 0
+    width = max(len(r.name) for r in ALL_RULES)
+    for r in ALL_RULES:
+        out.write(f"{r.code}  {r.name:<{width}}  {r.severity:<7}  {r.summary}\n")
+    return 0
+
+
+def _suggest(ident: str) -> str:
+    from ..lint.rules import ALL_RULES
+
+    known = [r.code for r in ALL_RULES] + [r.name for r in ALL_RULES]
+    close = difflib.get_close_matches(ident, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+def _usage(message: str) -> int:
+    sys.stderr.write(f"soundscape lint: error: {message}\n")
+    return 2
+
+
+def _color(mode: str, stream: TextIO) -> bool:
+    if mode != "auto":
+        return mode == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    isatty = getattr(stream, "isatty", None)
+    return bool(isatty and isatty())

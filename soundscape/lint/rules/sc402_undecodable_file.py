@@ -1,0 +1,27 @@
+"""A source's file exists but is not audio PyAV can decode."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ..rule import Context, Finding
+from . import _assets
+
+CODE = "SC402"
+NAME = "undecodable-file"
+SEVERITY = "error"
+PHASE = "assets"
+SUMMARY = "A source's file exists but does not decode as audio."
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    for ref in _assets.all_sources(ctx):
+        a = _assets.analyze(ref)
+        if a.problem != "undecodable":
+            continue
+        yield ctx.at(
+            ref.path,
+            f"audio file '{ref.source}' cannot be used: {a.reason}",
+            hint="re-export it as WAV, FLAC, Ogg/Vorbis, Opus, MP3 or AAC; "
+            "`ffprobe FILE` shows what it really contains",
+        )

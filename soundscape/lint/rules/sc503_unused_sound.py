@@ -1,0 +1,30 @@
+"""A sound defined in this file that nothing plays."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from ...scene import walk
+from ..rule import Context, Finding
+
+CODE = "SC503"
+NAME = "unused-sound"
+SEVERITY = "info"
+PHASE = "model"
+SUMMARY = "A sound is defined but no layer, cue, timer, transition or scatter plays it."
+
+
+def check(ctx: Context) -> Iterator[Finding]:
+    used = {p.sound for _, p in walk.plays(ctx.scene) if p.sound is not None}
+    for name in ctx.scene.sounds:
+        if name in used:
+            continue
+        pos = ctx.merged.pos(("sounds", name), key=True)
+        if pos.file != ctx.merged.file:
+            continue  # a shared sound library (extends/include) may hold more than one scene uses
+        yield ctx.at(
+            ("sounds", name),
+            f"sound '{name}' is defined but never played",
+            key=True,
+            hint="play it from a layer, cue or scatter, or remove it",
+        )
