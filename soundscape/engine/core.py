@@ -1,0 +1,486 @@
+"""The `Engine`: a deterministic, sample-accurate mixer driven by timestamped events.
+
+Time is the sample counter `position`; nothing here reads the wall clock. A render
+is cut into segments at the samples where something must happen (a posted event,
+an `after` timer, a scatter spawn, a scheduled stop); inside a segment each voice
+adds one numpy slice. Per-block cost therefore depends only on the voices playing.
+"""
+
+from __future__ import annotations
+
+import heapq
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ..scene.events import normalize
+from ..scene.sources import resolve
+from .events import EngineEvent
+from .fades import KILL_FADE_SECONDS, MIN_FADE_SECONDS, Ramp, constant, fade_samples, ramp_from
+from .limiter import Limiter
+from .plan import Plan, SoundPlan, TimerPlan, VoiceSpec
+from .pools import PickState, pick
+from .stream import StreamSource
+from .voices import Voice, pan_gains
+
+log = logging.getLogger("soundscape")
+
+MAX_ACTIONS_PER_SAMPLE = 1000  # guards a goto loop with zero delays
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    position: int
+    voices: tuple[Voice, ...]
+    streams: tuple[tuple[StreamSource, int], ...]
+    queue: tuple[tuple[int, int, str, Any], ...]
+    timers: tuple[tuple[int, int, TimerPlan], ...]
+    scatter_next: tuple[tuple[str, int | None], ...]
+    picks: tuple[tuple[str, PickState], ...]
+    rng: dict[str, Any]
+    state: str
+    ducked: bool
+    limiter_db: float
+    counters: tuple[int, int]
+
+
+class Engine:
+    """Renders one scene instance. See docs/engine.md for the model."""
+
+    def __init__(self, plan: Plan, seed: int = 0, block: int = 480) -> None:
+        from ..machine import SceneMachine  # local: machine imports engine.plan
+
+        self.plan = plan
+        self.rate = plan.rate
+        self.channels = plan.channels
+        self.block = int(block)
+        self.seed = seed
+        self.position = 0
+        self.on_event: Callable[[EngineEvent], None] | None = None
+        self._rng = np.random.Generator(np.random.PCG64(seed))
+        self._voices: dict[int, Voice] = {}  # insertion order = age
+        self._queue: list[tuple[int, int, str, Any]] = []  # (at, seq, kind, payload)
+        self._timers: list[tuple[int, int, TimerPlan]] = []
+        self._scatter_next: dict[str, int | None] = {sc.name: None for sc in plan.scatter}
+        self._picks: dict[str, PickState] = {}
+        self._seq = 0
+        self._next_handle = 1
+        self._ducked = False
+        self._now = 0
+        self._prev_state: str | None = None
+        self._limiter = Limiter(plan.ceiling, plan.rate)
+        self._min_fade = fade_samples(0.0, self.rate)
+        self._kill_fade = fade_samples(KILL_FADE_SECONDS, self.rate)
+        self._started: list[Voice] = []
+        self._machine = SceneMachine(plan, self)
+        for lp in plan.layers:
+            self._start(lp.spec, kind="layer", owner=lp.name, at=0, level=lp.spec.gain)
+        # Entering the initial state is deferred to the first render so that an `on_event`
+        # set after construction still sees it.
+        self._push(0, "enter", plan.initial)
+
+    # ----------------------------------------------------------------- public API
+
+    @property
+    def state(self) -> str:
+        return self._machine.state
+
+    @property
+    def active_voices(self) -> int:
+        return len(self._voices)
+
+    def post(
+        self, event: str, fields: Mapping[str, Any] | None = None, *, at: int | None = None
+    ) -> None:
+        """Queue ``event`` to apply at sample ``at`` (default / past: the current position)."""
+        t = self.position if at is None or at < self.position else int(at)
+        self._push(t, "event", (event, dict(fields or {})))
+
+    def play(
+        self,
+        what: str | StreamSource,
+        *,
+        loop: bool = False,
+        gain: float = 1.0,
+        fade_in: float = 0.0,
+        fade_out: float | None = None,
+        at: int | None = None,
+    ) -> int:
+        """Start a one-shot (or loop) outside the scene's states; returns its handle.
+
+        ``what`` is a scene sound name, a file path, 'builtin:NAME' or a `StreamSource`.
+        The voice is not stopped by state changes; stop it with `stop`.
+        """
+        t = self.position if at is None or at < self.position else int(at)
+        fo = fade_samples(fade_out or 0.0, self.rate)
+        if isinstance(what, StreamSource):
+            if what.channels != self.channels:
+                raise ValueError(
+                    f"stream has {what.channels} channel(s) but the engine renders {self.channels}"
+                )
+            h = self._new_handle()
+            v = Voice(
+                h, "play", "stream", None, None, what, False, 0, t, float(gain), None,
+                Ramp(0.0, 1.0, t, fade_samples(fade_in, self.rate)), constant(1.0),
+                constant(1.0), None, None, fo, False,
+            )  # fmt: skip
+            self._admit(v, t)
+            return h
+        sound = self._sound(what)
+        spec = VoiceSpec(
+            sound.name, float(gain), 0.0, False, None, loop,
+            round(fade_in * self.rate), fo, round(0.1 * self.rate),
+        )  # fmt: skip
+        started = self._start(spec, kind="play", owner=None, at=t)
+        # None: the pool chose silence; hand out a handle that is already done.
+        return self._new_handle() if started is None else started
+
+    def stop(self, handle: int, *, fade: float | None = None, at: int | None = None) -> None:
+        """Stop a voice with ``fade`` seconds (default: its own fade_out), at sample ``at``."""
+        t = self.position if at is None or at < self.position else int(at)
+        if t > self.position:
+            self._push(t, "stop", (handle, fade))
+            return
+        self._stop_handle(handle, fade, t)
+
+    def stop_all(self, *, fade: float | None = None, at: int | None = None) -> None:
+        """Fade every voice out (each with its own fade_out unless ``fade`` is given)."""
+        for h in list(self._voices):
+            self.stop(h, fade=fade, at=at)
+
+    def is_active(self, handle: int) -> bool:
+        """False once the voice has fully ended (or never played)."""
+        return handle in self._voices
+
+    def render(self, frames: int) -> np.ndarray:
+        """The next ``frames`` frames: float32 (frames, channels), after master gain and limiter."""
+        out = np.zeros((frames, self.channels), dtype=np.float32)
+        pos0 = s = self.position
+        end = pos0 + frames
+        while s < end:
+            self._run_due(s)
+            nxt = min(end, self._next_due())
+            if nxt <= s:
+                nxt = s + 1  # defensive: never stall
+            self._mix(out[s - pos0 : nxt - pos0], s)
+            s = nxt
+        self.position = end
+        self._now = end
+        if self.plan.master_gain != 1.0:
+            out *= self.plan.master_gain
+        return self._limiter.process(out)
+
+    def snapshot(self) -> object:
+        """An opaque copy of everything that changes while rendering (cheap: no audio copied)."""
+        streams = tuple((v.stream, v.pos) for v in self._voices.values() if v.stream is not None)
+        return _Snapshot(
+            self.position,
+            tuple(v.clone() for v in self._voices.values()),
+            streams,
+            tuple(self._queue),
+            tuple(self._timers),
+            tuple(self._scatter_next.items()),
+            tuple((k, p.copy()) for k, p in self._picks.items()),
+            dict(self._rng.bit_generator.state),
+            self._machine.state,
+            self._ducked,
+            self._limiter.gain_db,
+            (self._seq, self._next_handle),
+        )
+
+    def restore(self, snap: object) -> None:
+        """Return to a `snapshot`: rendering again yields the same samples."""
+        if not isinstance(snap, _Snapshot):
+            raise TypeError("restore() takes what snapshot() returned")
+        self.position = self._now = snap.position
+        self._voices = {v.handle: v.clone() for v in snap.voices}
+        self._queue = list(snap.queue)
+        self._timers = list(snap.timers)
+        self._scatter_next = dict(snap.scatter_next)
+        self._picks = {k: p.copy() for k, p in snap.picks}
+        self._rng.bit_generator.state = snap.rng
+        self._machine.set_state(snap.state)
+        self._ducked = snap.ducked
+        self._limiter.gain_db = snap.limiter_db
+        self._seq, self._next_handle = snap.counters
+
+    # ------------------------------------------------ machine host (called by SceneMachine)
+
+    def enter_state(self, name: str, event: str | None) -> None:
+        now = self._now
+        st = self.plan.states[name]
+        for tp in st.timers:
+            self._timers.append((now + tp.delay, self._tick(), tp))
+        for spec in st.cues:
+            self._start(spec, kind="cue", owner=name, at=now + self._draw_delay(spec))
+        for lp in self.plan.layers:
+            target, ramp = st.levels.get(lp.name, (lp.spec.gain, None))
+            length = lp.ramp if ramp is None else ramp
+            for v in self._voices.values():
+                if v.kind == "layer" and v.owner == lp.name and v.level.b != target:
+                    v.level = ramp_from(v.level, target, now, max(1, length), v.linear)
+        for sc in self.plan.scatter:
+            allowed = sc.states is None or name in sc.states
+            if not allowed:
+                self._scatter_next[sc.name] = None
+            elif self._scatter_next[sc.name] is None:
+                self._scatter_next[sc.name] = now + self._draw_interval(sc.interval)
+        self._emit("state", name, now, {"from": self._prev_state, "event": event})
+
+    def exit_state(self, name: str) -> None:
+        now = self._now
+        self._prev_state = name
+        self._timers.clear()
+        for v in list(self._voices.values()):
+            if v.kind == "cue" and v.owner == name and not v.ring:
+                self._stop_voice(v, now, v.fade_out)
+
+    def transition_play(self, spec: VoiceSpec) -> None:
+        self._start(
+            spec, kind="cue", owner=self._machine.state, at=self._now + self._draw_delay(spec)
+        )
+
+    # ---------------------------------------------------------------- internals
+
+    def _tick(self) -> int:
+        self._seq += 1
+        return self._seq
+
+    def _new_handle(self) -> int:
+        h = self._next_handle
+        self._next_handle += 1
+        return h
+
+    def _push(self, at: int, kind: str, payload: Any) -> None:
+        heapq.heappush(self._queue, (at, self._tick(), kind, payload))
+
+    def _emit(self, kind: str, name: str, at: int, data: dict[str, Any]) -> None:
+        if self.on_event is not None:
+            self.on_event(EngineEvent(kind, name, at, data))
+
+    def _next_due(self) -> int:
+        t = self._queue[0][0] if self._queue else 1 << 62
+        for at, _, _ in self._timers:
+            t = min(t, at)
+        for at2 in self._scatter_next.values():
+            if at2 is not None:
+                t = min(t, at2)
+        return t
+
+    def _run_due(self, s: int) -> None:
+        """Apply everything due at or before sample ``s``, in time then arrival order."""
+        self._now = s
+        for _ in range(MAX_ACTIONS_PER_SAMPLE):
+            best: tuple[int, int] | None = None
+            src = ""
+            if self._queue and self._queue[0][0] <= s:
+                best, src = (self._queue[0][0], self._queue[0][1]), "queue"
+            for i, (at, seq, _) in enumerate(self._timers):
+                if at <= s and (best is None or (at, seq) < best):
+                    best, src = (at, seq), f"timer{i}"
+            for name, at2 in self._scatter_next.items():
+                if at2 is not None and at2 <= s and (best is None or (at2, 0) < best):
+                    best, src = (at2, 0), "scatter:" + name
+            if best is None:
+                return
+            if src == "queue":
+                _, _, kind, payload = heapq.heappop(self._queue)
+                if kind == "event":
+                    self._apply_event(payload[0], payload[1])
+                elif kind == "enter":
+                    self.enter_state(payload, None)
+                else:
+                    self._stop_handle(payload[0], payload[1], s)
+            elif src.startswith("timer"):
+                _, _, tp = self._timers.pop(int(src[5:]))
+                self._run_timer(tp)
+            else:
+                self._spawn(src.removeprefix("scatter:"))
+        log.error(
+            "more than %d actions at sample %d; a zero-delay goto loop?", MAX_ACTIONS_PER_SAMPLE, s
+        )
+
+    def _apply_event(self, name: str, fields: dict[str, Any]) -> None:
+        now = self._now
+        event = normalize(name, self.plan.triggers)
+        self._emit("event", name, now, {"fields": fields, "known": event is not None})
+        if event is None:
+            log.debug("ignoring unknown event %r at sample %d", name, now)
+            return
+        if event.startswith("trigger."):
+            self._emit("trigger", event.removeprefix("trigger."), now, dict(fields))
+        if event.startswith("agent."):
+            self._set_duck(event == "agent.speaking", now)
+        self._machine.fire(event, fields)
+
+    def _run_timer(self, tp: TimerPlan) -> None:
+        if tp.play is not None:
+            self.transition_play(tp.play)
+        if tp.goto is not None:
+            self._machine.goto(tp.goto, reason="after")
+
+    def _set_duck(self, down: bool, now: int) -> None:
+        if down == self._ducked:
+            return
+        self._ducked = down
+        for v in self._voices.values():
+            d = v.duck_spec
+            if d is not None:
+                target, length = (d.depth, d.attack) if down else (1.0, d.release)
+                v.duck = ramp_from(v.duck, target, now, max(1, length), v.linear)
+
+    def _spawn(self, name: str) -> None:
+        sc = next(x for x in self.plan.scatter if x.name == name)
+        now = self._now
+        self._scatter_next[name] = now + self._draw_interval(sc.interval)
+        playing = sum(
+            1 for v in self._voices.values()
+            if v.kind == "scatter" and v.owner == name and v.ends_at is None
+        )  # fmt: skip
+        if playing >= sc.max_voices:
+            return
+        g = self._uniform(sc.gain.low, sc.gain.high)
+        p = self._uniform(sc.pan.low, sc.pan.high)
+        self._start(sc.spec, kind="scatter", owner=name, at=now, gain=g, pan=p)
+
+    def _draw_interval(self, iv: tuple[int, int]) -> int:
+        return max(1, int(self._rng.integers(iv[0], iv[1] + 1)))
+
+    def _uniform(self, lo: float, hi: float) -> float:
+        return lo if lo == hi else float(self._rng.uniform(lo, hi))
+
+    def _draw_delay(self, spec: VoiceSpec) -> int:
+        return round(self._uniform(spec.delay.low, spec.delay.high) * self.rate)
+
+    def _sound(self, what: str) -> SoundPlan:
+        if what in self.plan.sounds:
+            return self.plan.sounds[what]
+        if what in self.plan.extra:
+            return self.plan.extra[what]
+        looks_like_file = what.startswith("builtin:") or "/" in what or "." in what
+        if not looks_like_file or not (
+            what.startswith("builtin:")
+            or resolve(what, self.plan.base_dir).exists()
+            or Path(what).exists()
+        ):
+            names = ", ".join(sorted(n for n in self.plan.sounds if not n.startswith("source:")))
+            raise ValueError(
+                f"cannot play {what!r}: it is not a sound of this scene"
+                f" ({names or 'the scene has no sounds'}) and no such file exists"
+            )
+        return self.plan.load_source(what)
+
+    def _start(
+        self,
+        spec: VoiceSpec,
+        *,
+        kind: str,
+        owner: str | None,
+        at: int,
+        gain: float = 1.0,
+        pan: float | None = None,
+        level: float = 1.0,
+    ) -> int | None:
+        sound = self.plan.sound(spec.sound)
+        ps = self._picks.get(sound.name)
+        if ps is None:
+            ps = self._picks[sound.name] = PickState()
+        idx = pick(
+            self._rng, ps, weights=sound.weights, mode=sound.pick,
+            avoid_repeat=sound.avoid_repeat, silence=sound.silence,
+        )  # fmt: skip
+        if idx is None:
+            self._emit("voice.silent", sound.name, at, {"kind": kind, "owner": owner})
+            return None
+        var = sound.variants[idx]
+        buf = self.plan.loop_for(sound.name, idx, spec.crossfade) if spec.loop else var.samples
+        size = buf.shape[0]
+        offset = self._offset(var.start, size)
+        h = self._new_handle()
+        linear = spec.linear
+        tail = None
+        if not spec.loop:
+            remaining = size - offset
+            length = min(self._min_fade, remaining)
+            tail = Ramp(1.0, 0.0, at + remaining - length, length, linear)
+        duck = constant(1.0)
+        if spec.duck is not None and self._ducked:
+            duck = constant(spec.duck.depth)
+        v = Voice(
+            h, kind, sound.name, owner, buf, None, spec.loop, offset, at,
+            (spec.gain if kind != "layer" else 1.0) * sound.gain * var.gain * gain,
+            pan_gains(spec.pan if pan is None else pan, self.channels),
+            Ramp(0.0, 1.0, at, fade_samples(spec.fade_in / self.rate, self.rate), linear),
+            constant(level), duck, tail, None,
+            max(self._min_fade, spec.fade_out), linear, spec.ring, spec.duck, var.source,
+        )  # fmt: skip
+        self._admit(v, at)
+        return h
+
+    def _admit(self, v: Voice, at: int) -> None:
+        """Add a voice, stealing the oldest non-layer voice beyond the cap."""
+        live = [x for x in self._voices.values() if x.ends_at is None]
+        if len(live) >= self.plan.max_voices:
+            victim = next((x for x in live if x.kind != "layer"), None)
+            if victim is not None:
+                self._emit("voice.steal", victim.name, self._now, {"handle": victim.handle})
+                self._stop_voice(victim, max(self._now, min(at, victim.start)), self._kill_fade)
+        self._voices[v.handle] = v
+
+    def _offset(self, start: Any, size: int) -> int:
+        if start is None:
+            return 0
+        if start == "random":
+            return int(self._rng.integers(0, size))
+        s = round(self._uniform(start.low, start.high) * self.rate)
+        return min(max(0, s), size - 1)
+
+    def _stop_handle(self, handle: int, fade: float | None, t: int) -> None:
+        v = self._voices.get(handle)
+        if v is None:
+            return
+        length = v.fade_out if fade is None else fade_samples(fade, self.rate)
+        self._stop_voice(v, t, length)
+
+    def _stop_voice(self, v: Voice, t: int, length: int) -> None:
+        if t <= v.start and not v.started:
+            # Never heard: drop it without a trace.
+            self._drop(v)
+            return
+        length = max(self._min_fade, length)
+        if v.ends_at is not None and v.ends_at <= t + length:
+            return
+        v.fade = ramp_from(v.fade, 0.0, t, length, v.linear)
+        v.ends_at = t + length
+
+    def _drop(self, v: Voice) -> None:
+        self._voices.pop(v.handle, None)
+
+    def _mix(self, out: np.ndarray, s0: int) -> None:
+        started = self._started
+        finished: list[Voice] = []
+        for v in self._voices.values():
+            if v.render(out, s0, started):
+                finished.append(v)
+        if started:
+            for v in started:
+                self._emit("voice.start", v.name, v.start, self._voice_data(v))
+            started.clear()
+        for v in finished:
+            self._drop(v)
+            self._emit("voice.stop", v.name, v.end_sample, self._voice_data(v))
+
+    def _voice_data(self, v: Voice) -> dict[str, Any]:
+        return {
+            "handle": v.handle,
+            "kind": v.kind,
+            "owner": v.owner,
+            "source": v.source,
+        }
+
+
+__all__ = ["MIN_FADE_SECONDS", "Engine"]

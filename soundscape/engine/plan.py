@@ -1,0 +1,327 @@
+"""Compile a validated `Scene` into a `Plan`: decoded clips, loop buffers and tables in samples.
+
+A plan is immutable and holds no per-session state, so many engines (sessions)
+share one plan and its decoded audio.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from ..errors import AssetError
+from ..scene.model import Action, Cue, Duck, Layer, Scatter, Scene, Sound, Transition, Variant
+from ..scene.sources import resolve
+from ..scene.units import Span
+from .loops import loop_buffer
+
+log = logging.getLogger("soundscape")
+
+Loader = Callable[[Path, int, int], Any]
+"""``loader(path, rate, channels)`` → a Clip (with ``.samples``) or a float32 (frames, ch) array."""
+
+
+@dataclass(frozen=True)
+class VariantPlan:
+    """One playable file of a pool, trimmed, at the engine's rate and channel count."""
+
+    source: str
+    samples: np.ndarray
+    gain: float
+    weight: float
+    start: Span | Literal["random"] | None
+
+
+@dataclass(frozen=True)
+class SoundPlan:
+    """A sound: its pool and how to pick from it."""
+
+    name: str
+    variants: tuple[VariantPlan, ...]
+    gain: float
+    pick: str
+    avoid_repeat: int
+    silence: float
+
+    @property
+    def weights(self) -> tuple[float, ...]:
+        return tuple(v.weight for v in self.variants)
+
+
+@dataclass(frozen=True)
+class DuckPlan:
+    depth: float
+    attack: int
+    release: int
+
+
+NO_DELAY = Span(0.0, 0.0)
+
+
+@dataclass(frozen=True)
+class VoiceSpec:
+    """How to play a sound: shared by layers, cues and scatter."""
+
+    sound: str
+    gain: float
+    pan: float
+    linear: bool
+    duck: DuckPlan | None
+    loop: bool
+    fade_in: int
+    fade_out: int
+    crossfade: int
+    delay: Span = NO_DELAY
+    ring: bool = False
+
+
+@dataclass(frozen=True)
+class LayerPlan:
+    name: str
+    spec: VoiceSpec
+    ramp: int
+
+
+@dataclass(frozen=True)
+class TimerPlan:
+    delay: int
+    play: VoiceSpec | None
+    goto: str | None
+
+
+@dataclass(frozen=True)
+class StatePlan:
+    name: str
+    cues: tuple[VoiceSpec, ...]
+    timers: tuple[TimerPlan, ...]
+    levels: dict[str, tuple[float, int | None]]
+
+
+@dataclass(frozen=True)
+class ScatterPlan:
+    name: str
+    spec: VoiceSpec
+    interval: tuple[int, int]
+    gain: Span
+    pan: Span
+    max_voices: int
+    states: frozenset[str] | None
+
+
+@dataclass(frozen=True)
+class TransitionPlan:
+    """A declared transition; ``sources`` is None for any state."""
+
+    on: str
+    sources: frozenset[str] | None
+    to: str | None
+    when: dict[str, tuple[Any, ...]]
+    play: VoiceSpec | None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Everything an `Engine` needs, in samples, with decoded audio."""
+
+    rate: int
+    channels: int
+    file: str
+    base_dir: Path
+    sounds: dict[str, SoundPlan]
+    layers: tuple[LayerPlan, ...]
+    states: dict[str, StatePlan]
+    initial: str
+    transitions: tuple[TransitionPlan, ...]
+    follow_agent: bool
+    scatter: tuple[ScatterPlan, ...]
+    triggers: frozenset[str]
+    master_gain: float
+    ceiling: float
+    max_voices: int
+    loader: Loader = field(repr=False, compare=False)
+    # Filled at compile for every looping use; `loop_for` adds any others lazily.
+    loops: dict[tuple[str, int, int], np.ndarray] = field(
+        default_factory=dict, repr=False, compare=False
+    )
+
+    # Sounds that `Engine.play` loaded by path at run time (shared by engines of this plan).
+    extra: dict[str, SoundPlan] = field(default_factory=dict, repr=False, compare=False)
+
+    def sound(self, name: str) -> SoundPlan:
+        return self.sounds[name] if name in self.sounds else self.extra[name]
+
+    def loop_for(self, sound: str, index: int, crossfade: int) -> np.ndarray:
+        """The seam-crossfaded loop buffer of one variant (cached; shared by engines)."""
+        key = (sound, index, crossfade)
+        buf = self.loops.get(key)
+        if buf is None:
+            buf = loop_buffer(self.sound(sound).variants[index].samples, crossfade)
+            self.loops[key] = buf
+        return buf
+
+    def load_source(self, source: str) -> SoundPlan:
+        """A one-variant sound for a file path or 'builtin:NAME' not named in the scene."""
+        path = resolve(source, self.base_dir)
+        if not source.startswith("builtin:") and not path.exists() and Path(source).exists():
+            path = Path(source)
+        samples = _load(self.loader, path, self.rate, self.channels)
+        sp = SoundPlan(
+            source, (VariantPlan(source, samples, 1.0, 1.0, None),), 1.0, "random", 0, 0.0
+        )
+        self.extra[source] = sp
+        return sp
+
+
+def default_loader(path: Path, rate: int, channels: int) -> Any:
+    from ..audio import load_clip  # local: decoding pulls in PyAV
+
+    return load_clip(path, rate, channels)
+
+
+def _load(loader: Loader, path: Path, rate: int, channels: int) -> np.ndarray:
+    got = loader(path, rate, channels)
+    arr = np.asarray(getattr(got, "samples", got), dtype=np.float32)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2 or arr.shape[0] == 0:
+        raise AssetError(str(path), "decodes to no audio (zero length)")
+    if arr.shape[1] != channels:
+        # A custom loader may ignore the channel request: mix down or copy up.
+        arr = (
+            arr.mean(axis=1, keepdims=True) if channels == 1 else np.repeat(arr[:, :1], channels, 1)
+        )
+    return arr
+
+
+def compile_scene(
+    scene: Scene, rate: int = 48000, channels: int = 1, loader: Loader | None = None
+) -> Plan:
+    """Decode every sound and turn the scene into sample-based tables.
+
+    Raises `AssetError` (naming the file) when a file is missing or does not decode.
+    """
+    if channels not in (1, 2):
+        raise ValueError(f"channels must be 1 or 2, got {channels}")
+    ld = loader or default_loader
+    sec = lambda s: round(s * rate)  # noqa: E731
+    sounds: dict[str, SoundPlan] = {}
+
+    def sound_plan(name: str, snd: Sound) -> SoundPlan:
+        variants = []
+        for v in snd.pool():
+            variants.append(_variant(v, scene.base_dir, ld, rate, channels))
+        return SoundPlan(name, tuple(variants), snd.gain, snd.pick, snd.avoid_repeat, snd.silence)
+
+    for name, snd in scene.sounds.items():
+        sounds[name] = sound_plan(name, snd)
+
+    def sound_of(p: Layer | Cue | Scatter) -> str:
+        if p.sound is not None:
+            return p.sound
+        assert p.source is not None
+        key = f"source:{p.source}"
+        if key not in sounds:
+            sounds[key] = sound_plan(key, Sound(source=p.source))
+        return key
+
+    def duck(d: Duck | None) -> DuckPlan | None:
+        return None if d is None else DuckPlan(d.depth, sec(d.attack), sec(d.release))
+
+    def cue_spec(c: Cue) -> VoiceSpec:
+        return VoiceSpec(
+            sound_of(c), c.gain, c.pan, c.curve == "linear", duck(c.duck), c.loop,
+            sec(c.fade_in), sec(c.fade_out), sec(c.crossfade), c.delay, c.on_exit == "ring",
+        )  # fmt: skip
+
+    layers = tuple(
+        LayerPlan(
+            name,
+            VoiceSpec(
+                sound_of(lay),
+                lay.gain,
+                lay.pan,
+                lay.curve == "linear",
+                duck(lay.duck),
+                True,
+                sec(lay.fade_in),
+                sec(lay.fade_out),
+                sec(lay.crossfade),
+            ),
+            sec(lay.ramp),
+        )
+        for name, lay in scene.layers.items()
+    )
+
+    def timer(delay: float, a: Action) -> TimerPlan:
+        return TimerPlan(sec(delay), cue_spec(a.play) if a.play else None, a.goto)
+
+    states = {
+        name: StatePlan(
+            name,
+            tuple(cue_spec(c) for c in st.cues),
+            tuple(sorted((timer(d, a) for d, a in st.after.items()), key=lambda t: t.delay)),
+            {k: (v.gain, None if v.ramp is None else sec(v.ramp)) for k, v in st.layers.items()},
+        )
+        for name, st in scene.states.items()
+    }
+    if not states:
+        states = {scene.initial_state: StatePlan(scene.initial_state, (), (), {})}
+
+    transitions = tuple(_transition(t, cue_spec) for t in scene.transitions)
+    scatter = tuple(
+        ScatterPlan(
+            name,
+            VoiceSpec(sound_of(sc), 1.0, 0.0, sc.curve == "linear", duck(sc.duck), False, 0, 0, 0),
+            (sec(sc.interval.low), max(1, sec(sc.interval.high))),
+            sc.gain,
+            sc.pan,
+            sc.max_voices,
+            None if sc.states is None else frozenset(sc.states),
+        )
+        for name, sc in scene.scatter.items()
+    )
+    plan = Plan(
+        rate=rate,
+        channels=channels,
+        file=scene.file,
+        base_dir=scene.base_dir,
+        sounds=sounds,
+        layers=layers,
+        states=states,
+        initial=scene.initial_state,
+        transitions=transitions,
+        follow_agent=scene.follow_agent,
+        scatter=scatter,
+        triggers=frozenset(scene.triggers),
+        master_gain=scene.master.gain,
+        ceiling=scene.master.ceiling,
+        max_voices=scene.master.max_voices,
+        loader=ld,
+    )
+    # Bake loop seams now so the first render of a session does no allocation spikes.
+    looping = [lp.spec for lp in layers] + [c for st in states.values() for c in st.cues if c.loop]
+    for spec in looping:
+        for i in range(len(sounds[spec.sound].variants)):
+            plan.loop_for(spec.sound, i, spec.crossfade)
+    log.debug("compiled %s: %d sounds, %d states", scene.file, len(sounds), len(states))
+    return plan
+
+
+def _variant(v: Variant, base: Path, ld: Loader, rate: int, channels: int) -> VariantPlan:
+    samples = _load(ld, resolve(v.source, base), rate, channels)
+    if v.trim is not None:
+        a = min(round(v.trim.start * rate), samples.shape[0] - 1)
+        b = samples.shape[0] if v.trim.end is None else round(v.trim.end * rate)
+        samples = samples[a : max(a + 1, b)]
+    return VariantPlan(v.source, samples, v.gain, v.weight, v.start)
+
+
+def _transition(t: Transition, cue_spec: Callable[[Cue], VoiceSpec]) -> TransitionPlan:
+    when = {k: v if isinstance(v, tuple) else (v,) for k, v in t.when.items()}
+    sources = None if "*" in t.from_ else frozenset(t.from_)
+    return TransitionPlan(t.on, sources, t.to, when, cue_spec(t.play) if t.play else None)

@@ -1,0 +1,77 @@
+"""`StreamSource`: a voice source fed from outside (decoded frames of an async iterator)."""
+
+from __future__ import annotations
+
+from collections import deque
+
+import numpy as np
+
+
+class StreamSource:
+    """Frames pushed by the caller, read by one voice; silence (counted) when starved.
+
+    Reads are by absolute frame index so an engine restored to an earlier snapshot can
+    read the same frames again: the last ``keep`` frames behind the newest read are
+    retained for that, everything older is dropped (memory stays bounded).
+    """
+
+    def __init__(self, channels: int, *, keep: int = 48000 * 5) -> None:
+        self.channels = channels
+        self.keep = keep
+        self._chunks: deque[tuple[int, np.ndarray]] = deque()  # (first frame index, data)
+        self._base = 0  # index of the first retained frame
+        self._pushed = 0  # frames pushed so far
+        self._ended = False
+        self.starved_frames = 0
+        self._max_read = 0
+
+    def push(self, frames: np.ndarray) -> None:
+        """Append float32 frames of shape (n, channels) (mono 1-D accepted)."""
+        a = np.asarray(frames, dtype=np.float32)
+        if a.ndim == 1:
+            a = a[:, None]
+        if a.shape[1] != self.channels:
+            if self.channels == 1:
+                a = a.mean(axis=1, keepdims=True)
+            else:
+                a = np.repeat(a[:, :1], self.channels, axis=1)
+        if a.shape[0]:
+            self._chunks.append((self._pushed, a))
+            self._pushed += a.shape[0]
+
+    def end(self) -> None:
+        """No more frames will come: the voice ends once it has played what was pushed."""
+        self._ended = True
+
+    @property
+    def ended(self) -> bool:
+        return self._ended
+
+    def finished_at(self, index: int) -> bool:
+        """True when a reader at ``index`` has nothing more to play, ever."""
+        return self._ended and index >= self._pushed
+
+    def read(self, index: int, n: int) -> np.ndarray:
+        """Frames ``index .. index+n-1`` (silence where not yet pushed or already dropped)."""
+        out = np.zeros((n, self.channels), dtype=np.float32)
+        end = index + n
+        for first, data in self._chunks:
+            last = first + data.shape[0]
+            if last <= index:
+                continue
+            if first >= end:
+                break
+            a, b = max(first, index), min(last, end)
+            out[a - index : b - index] = data[a - first : b - first]
+        have = max(0, min(self._pushed, end) - index)
+        if have < n and not self._ended:
+            self.starved_frames += n - have
+        self._max_read = max(self._max_read, end)
+        self._trim()
+        return out
+
+    def _trim(self) -> None:
+        horizon = self._max_read - self.keep
+        while self._chunks and self._chunks[0][0] + self._chunks[0][1].shape[0] <= horizon:
+            first, data = self._chunks.popleft()
+            self._base = first + data.shape[0]

@@ -1,0 +1,146 @@
+"""A voice: one playing instance (layer, cue, scatter spawn, one-shot) with its gain envelopes.
+
+A voice's whole state is a handful of ints, floats and immutable `Ramp`s plus a
+reference to shared, read-only audio, so copying it (for a snapshot) is cheap.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from .fades import Ramp, constant
+from .plan import DuckPlan
+from .stream import StreamSource
+
+
+@dataclass
+class Voice:
+    handle: int
+    kind: str  # "layer" | "cue" | "scatter" | "play"
+    name: str  # sound (or layer/scatter) name, for events
+    owner: str | None  # state that stops it on exit, layer name, or scatter name
+    buffer: np.ndarray | None  # read-only (frames, ch); None for a stream
+    stream: StreamSource | None
+    loop: bool
+    pos: int  # read index into buffer / stream
+    start: int  # absolute sample of the first audible sample
+    gain: float  # static gain (layer × sound × variant)
+    pan: np.ndarray | None  # per-channel gains (stereo) or None
+    fade: Ramp  # fade in / fade out (0..1)
+    level: Ramp  # per-state level (layers), else constant 1
+    duck: Ramp  # 1 or the duck depth
+    tail: Ramp | None  # short fade at a one-shot's natural end (no click)
+    ends_at: int | None  # absolute sample after the last audible one (stopping)
+    fade_out: int  # samples; used by stop() without an explicit fade
+    linear: bool
+    ring: bool = False
+    duck_spec: DuckPlan | None = None
+    source: str | None = None
+    started: bool = False
+    end_sample: int = 0  # first sample after the voice ended (valid once it has)
+
+    def clone(self) -> Voice:
+        return copy.copy(self)
+
+    def render(self, out: np.ndarray, s0: int, emit_start: list[Voice]) -> bool:
+        """Add this voice to ``out`` (which covers samples ``s0 ..``); True when it has ended."""
+        n = out.shape[0]
+        a = self.start - s0
+        if a >= n:
+            return False
+        a = max(0, a)
+        if not self.started:
+            self.started = True
+            emit_start.append(self)
+        t = s0 + a
+        m = n - a
+        done = False
+        if self.ends_at is not None and t + m >= self.ends_at:
+            m = max(0, self.ends_at - t)
+            done = True
+        if m > 0:
+            src, m2 = self._read(m)
+            if m2 < m:
+                done = True
+                m = m2
+        if done:
+            self.end_sample = t + m
+        if m == 0:
+            return done
+        g = self._gain(t, m)
+        dst = out[a : a + m]
+        if isinstance(g, float):
+            if g == 0.0:
+                return done
+            if self.pan is not None:
+                dst += src * (self.pan * g)
+            else:
+                dst += src * g if g != 1.0 else src
+        else:
+            col = g[:, None]
+            if self.pan is not None:
+                dst += src * col * self.pan
+            else:
+                dst += src * col
+        return done
+
+    def _gain(self, t: int, m: int) -> float | np.ndarray:
+        g: float | np.ndarray = self.gain
+        for r in (self.fade, self.level, self.duck, self.tail):
+            if r is None:
+                continue
+            v = r.over(t, m)
+            g = g * v
+        if isinstance(g, np.ndarray):
+            return g
+        return float(g)
+
+    def _read(self, m: int) -> tuple[np.ndarray, int]:
+        """The next ``m`` source frames (fewer if a one-shot ends first)."""
+        if self.stream is not None:
+            s = self.stream
+            if s.finished_at(self.pos):
+                return np.zeros((0, s.channels), np.float32), 0
+            if s.ended:
+                m = min(m, s._pushed - self.pos)
+            data = s.read(self.pos, m)
+            self.pos += m
+            return data, m
+        buf = self.buffer
+        assert buf is not None
+        size = buf.shape[0]
+        if not self.loop:
+            k = min(m, size - self.pos)
+            chunk = buf[self.pos : self.pos + k]
+            self.pos += k
+            return chunk, k
+        p = self.pos % size
+        if p + m <= size:
+            self.pos = p + m
+            return buf[p : p + m], m
+        # Wrap at the (pre-crossfaded) seam: a rare concatenation, once per loop length.
+        parts = [buf[p:]]
+        left = m - (size - p)
+        parts.extend([buf] * (left // size))
+        parts.append(buf[: left % size])
+        self.pos = left % size
+        return np.concatenate(parts), m
+
+
+def pan_gains(pan: float, channels: int) -> np.ndarray | None:
+    """Constant-power pan gains for stereo (centre = 1/√2 per side × √2 = unity sum power)."""
+    if channels != 2:
+        return None
+    if pan == 0.0:
+        return None
+    theta = (pan + 1.0) * math.pi / 4
+    # Normalised so that centre is (1, 1): a centred voice is unchanged.
+    return np.array([math.cos(theta), math.sin(theta)], dtype=np.float32) * math.sqrt(2.0)
+
+
+def unity() -> Ramp:
+    return constant(1.0)
