@@ -51,9 +51,19 @@ class StreamSource:
         """True when a reader at ``index`` has nothing more to play, ever."""
         return self._ended and index >= self._pushed
 
-    def read(self, index: int, n: int) -> np.ndarray:
-        """Frames ``index .. index+n-1`` (silence where not yet pushed or already dropped)."""
-        out = np.zeros((n, self.channels), dtype=np.float32)
+    @property
+    def pushed(self) -> int:
+        """Frames pushed so far."""
+        return self._pushed
+
+    def read(self, index: int, n: int, *, want: int | None = None) -> np.ndarray:
+        """Frames ``index .. index+n-1`` padded with silence to ``want`` frames.
+
+        Frames not pushed yet (or already dropped) read as silence; the shortfall
+        against ``want`` is counted in `starved_frames` while the stream is open.
+        """
+        want = n if want is None else want
+        out = np.zeros((want, self.channels), dtype=np.float32)
         end = index + n
         for first, data in self._chunks:
             last = first + data.shape[0]
@@ -64,8 +74,8 @@ class StreamSource:
             a, b = max(first, index), min(last, end)
             out[a - index : b - index] = data[a - first : b - first]
         have = max(0, min(self._pushed, end) - index)
-        if have < n and not self._ended:
-            self.starved_frames += n - have
+        if have < want and not self._ended:
+            self.starved_frames += want - have
         self._max_read = max(self._max_read, end)
         self._trim()
         return out

@@ -105,10 +105,12 @@ class Voice:
             s = self.stream
             if s.finished_at(self.pos):
                 return np.zeros((0, s.channels), np.float32), 0
+            k = min(m, s.pushed - self.pos)
             if s.ended:
-                m = min(m, s._pushed - self.pos)
-            data = s.read(self.pos, m)
-            self.pos += m
+                m = k
+            # Starved: play silence but do not skip ahead; late frames play when they come.
+            data = s.read(self.pos, k, want=m)
+            self.pos += k
             return data, m
         buf = self.buffer
         assert buf is not None
