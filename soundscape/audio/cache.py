@@ -1,0 +1,236 @@
+"""The persistent decoded-clip cache: decoded arrays as memory-mapped ``.npy`` files.
+
+livekit-agents runs every job in its own process. Without this each process would decode
+every clip again and hold its own copy; with it the first process decodes and writes the
+array, and the others map the same file read-only, so the kernel's page cache holds one copy
+for all of them.
+
+An entry is a pair of files named after the source and target format:
+``<where>-<what>.npy`` (the samples) and ``<where>-<what>.json`` (what they were decoded from,
+their shape and a CRC-32 of the bytes). ``where`` hashes the resolved path, rate, channel
+count and decoder version; ``what`` hashes the file's identity (size, mtime and its first and
+last 64 kB), so an edited file gets a new entry and the old one is removed. Both files are
+written to a temporary name and moved into place with ``os.replace`` (the metadata last), so
+a reader sees a complete entry or none. A reader checks everything before trusting an entry
+and rebuilds it on any mismatch.
+
+Never edit entries in place: a process may have them mapped. Deleting the directory is safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+import os
+import tempfile
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .decode import DECODER_VERSION
+
+log = logging.getLogger("soundscape")
+
+ENV = "SOUNDSCAPE_CACHE_DIR"
+_OFF = {"off", "none", "no", "false", "0"}
+_SUBDIR = "clips-v1"
+_EDGE = 65536  # bytes hashed at each end of a source file
+_warned: set[str] = set()
+
+
+def cache_root() -> Path | None:
+    """The cache directory from the environment, or ``None`` when caching is off.
+
+    ``$SOUNDSCAPE_CACHE_DIR`` wins (``off`` disables); otherwise ``$XDG_CACHE_HOME/soundscape``
+    or ``~/.cache/soundscape``.
+    """
+    env = os.environ.get(ENV)
+    if env is not None and env.strip():
+        if env.strip().lower() in _OFF:
+            return None
+        return Path(env).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
+    return base / "soundscape"
+
+
+@dataclass(frozen=True)
+class SourceId:
+    """What makes a source file the same file: its place, size, mtime and both ends' bytes."""
+
+    path: str
+    size: int
+    mtime_ns: int
+    edges: str
+
+    @classmethod
+    def of(cls, path: Path) -> SourceId:
+        """Identify ``path``; raises `OSError` if it cannot be read."""
+        resolved = path.resolve()
+        with resolved.open("rb") as f:
+            st = os.fstat(f.fileno())
+            h = hashlib.blake2b(digest_size=16)
+            h.update(f.read(_EDGE))
+            if st.st_size > _EDGE:
+                f.seek(max(_EDGE, st.st_size - _EDGE))
+                h.update(f.read(_EDGE))
+        return cls(str(resolved), st.st_size, st.st_mtime_ns, h.hexdigest())
+
+
+def decoder_tag() -> str:
+    """Decoder identity for the key: our version and PyAV's (which bundles FFmpeg)."""
+    try:
+        av_version = metadata.version("av")
+    except metadata.PackageNotFoundError:
+        av_version = "unknown"
+    return f"soundscape-decoder-{DECODER_VERSION}/av-{av_version}"
+
+
+def _digest(*parts: object) -> str:
+    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+
+
+class DiskCache:
+    """Decoded clips under ``root`` (created on first write)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.dir = root / _SUBDIR
+        self.tag = decoder_tag()
+
+    def entry(self, src: SourceId, rate: int, channels: int) -> Path:
+        """The ``.npy`` path of ``src`` decoded at ``rate``/``channels`` (may not exist)."""
+        where = _digest(src.path, rate, channels, self.tag)
+        what = _digest(src.size, src.mtime_ns, src.edges)
+        return self.dir / f"{where}-{what}.npy"
+
+    def _meta(self, src: SourceId, rate: int, channels: int) -> dict[str, Any]:
+        return {
+            "source": src.path,
+            "size": src.size,
+            "mtime_ns": src.mtime_ns,
+            "edges": src.edges,
+            "rate": rate,
+            "channels": channels,
+            "decoder": self.tag,
+        }
+
+    def load(self, src: SourceId, rate: int, channels: int) -> np.ndarray | None:
+        """The cached samples mapped read-only, or ``None`` if absent or not trustworthy."""
+        npy = self.entry(src, rate, channels)
+        meta_path = npy.with_suffix(".json")
+        try:
+            meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError) as e:
+            log.info("clip cache: unreadable metadata %s (%s); rebuilding", meta_path, e)
+            return None
+        try:
+            arr = self._verified(npy, meta, self._meta(src, rate, channels))
+        except FileNotFoundError:
+            return None
+        except Exception as e:  # any doubt about an entry means decode again
+            log.info("clip cache: bad entry %s (%s); rebuilding", npy, e)
+            return None
+        return arr
+
+    @staticmethod
+    def _verified(npy: Path, meta: dict[str, Any], expect: dict[str, Any]) -> np.ndarray:
+        for k, v in expect.items():
+            if meta.get(k) != v:
+                raise ValueError(f"{k} differs")
+        mm = np.load(npy, mmap_mode="r", allow_pickle=False)
+        if not isinstance(mm, np.memmap):
+            raise ValueError("not an array file")
+        if mm.dtype != np.float32 or mm.ndim != 2 or not mm.flags.c_contiguous:
+            raise ValueError(f"unexpected layout {mm.dtype} {mm.shape}")
+        if list(mm.shape) != meta.get("shape") or mm.shape[1] != expect["channels"]:
+            raise ValueError(f"shape {mm.shape} does not match {meta.get('shape')}")
+        if npy.stat().st_size != mm.offset + mm.nbytes:
+            raise ValueError("file length does not match its header")
+        if zlib.crc32(mm.data.cast("B")) != meta.get("crc32"):
+            raise ValueError("checksum mismatch")
+        return mm.view(np.ndarray)
+
+    def store(self, src: SourceId, rate: int, channels: int, data: np.ndarray) -> np.ndarray:
+        """Write ``data`` as the entry and return it mapped from disk (shared with others).
+
+        Raises `OSError` when the directory cannot be written.
+        """
+        self.dir.mkdir(parents=True, exist_ok=True)
+        npy = self.entry(src, rate, channels)
+        data = np.ascontiguousarray(data, dtype=np.float32)
+        meta = self._meta(src, rate, channels)
+        meta["shape"] = list(data.shape)
+        meta["crc32"] = zlib.crc32(data.data.cast("B"))
+        _atomic_write(npy, lambda f: np.lib.format.write_array(f, data, allow_pickle=False))
+        _atomic_write(
+            npy.with_suffix(".json"), lambda f: f.write(json.dumps(meta, indent=1).encode())
+        )
+        self._remove_stale(npy)
+        mm = np.load(npy, mmap_mode="r", allow_pickle=False)
+        return mm.view(np.ndarray)
+
+    def _remove_stale(self, npy: Path) -> None:
+        """Entries for earlier versions of the same source file, format and decoder."""
+        where = npy.name.split("-", 1)[0]
+        for old in self.dir.glob(f"{where}-*"):
+            if old.stem != npy.stem and old.suffix in (".npy", ".json", ".lock"):
+                with contextlib.suppress(OSError):
+                    old.unlink()
+
+    @contextlib.contextmanager
+    def locked(self, npy: Path) -> Iterator[None]:
+        """Hold an exclusive lock for this entry, so N processes starting at once decode once.
+
+        Best effort: without ``fcntl`` or a writable directory, runs unlocked.
+        """
+        try:
+            import fcntl
+
+            self.dir.mkdir(parents=True, exist_ok=True)
+            fd = os.open(npy.with_suffix(".lock"), os.O_RDWR | os.O_CREAT, 0o644)
+        except (ImportError, OSError):
+            yield
+            return
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
+
+
+def _atomic_write(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600; other users' workers may share the cache
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+
+
+def warn_once(root: Path, err: BaseException) -> None:
+    """One warning per cache directory per process when it cannot be used."""
+    key = str(root)
+    if key in _warned:
+        return
+    _warned.add(key)
+    log.warning(
+        "decoded-clip cache %s is not writable (%s); clips are decoded in each process. "
+        "Set %s to a writable directory, or to 'off' to disable the cache.",
+        root,
+        getattr(err, "strerror", None) or err,
+        ENV,
+    )
