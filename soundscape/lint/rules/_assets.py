@@ -8,6 +8,7 @@ share a handful of clips decodes each clip once.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -156,7 +157,9 @@ def _measure(file: Path, trim_start: float, trim_end: float | None) -> Analysis:
     except AssetError as e:
         if "zero length" in e.reason:
             return Analysis("empty", "it decodes to no audio (zero length)")
-        return Analysis("undecodable", e.reason)
+        # PyAV's messages repeat the path and an errno; the diagnostic already names the file.
+        reason = re.sub(r"\[Errno -?\d+\] ", "", e.reason).replace(f": '{file}'", "")
+        return Analysis("undecodable", reason)
     x = clip.samples
     a = min(round(trim_start * RATE), x.shape[0])
     b = x.shape[0] if trim_end is None else min(round(trim_end * RATE), x.shape[0])

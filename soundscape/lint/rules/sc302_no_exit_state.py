@@ -13,7 +13,8 @@ SEVERITY = "warning"
 PHASE = "model"
 SUMMARY = "A state that no transition, timer or agent event ever leaves."
 
-# Entering a state because the session ended makes it an end state on purpose.
+# Entering a state because the session ended makes it an end state on purpose, and
+# leaving one that way is no way out: the scene ends with the session.
 _FINAL_EVENTS = ("session.close", "session.error")
 
 
@@ -27,7 +28,7 @@ def check(ctx: Context) -> Iterator[Finding]:
     for name in scene.states:
         if name not in seen or name in final:
             continue  # unreachable states are SC301's business
-        if any(e.src == name and e.dst != name for e in graph):
+        if any(e.src == name and e.dst != name and e.via not in _FINAL_EVENTS for e in graph):
             continue
         yield ctx.at(
             ("states", name),

@@ -10,7 +10,7 @@ CODE = "SC502"
 NAME = "silence-dominates"
 SEVERITY = "warning"
 PHASE = "model"
-SUMMARY = "A sound's silence chance is 50% or more, or at least that of its likeliest variant."
+SUMMARY = "A sound's silence chance is 50% or more, or above that of its likeliest variant."
 
 
 def check(ctx: Context) -> Iterator[Finding]:
@@ -25,14 +25,15 @@ def check(ctx: Context) -> Iterator[Finding]:
         else:  # shuffle and sequence play every variant equally often
             top = 1.0 / len(pool)
         likeliest = (1.0 - s) * top
-        if s < 0.5 and s < likeliest:
+        # A tie is a design choice ("one time in four, nothing"); more is silence dominating.
+        if s < 0.5 and s <= likeliest + 1e-9:
             continue
         if s >= 0.5:
             why = f"is silent {s:.0%} of the times it starts"
         else:
             why = (
-                f"is silent {s:.0%} of the times it starts, as often or more than its "
-                f"likeliest variant plays ({likeliest:.0%})"
+                f"is silent {s:.0%} of the times it starts, more often than its likeliest "
+                f"variant plays ({likeliest:.0%})"
             )
         yield ctx.at(
             ("sounds", name, "silence"),
