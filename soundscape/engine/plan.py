@@ -15,7 +15,7 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import AssetError
-from ..scene.model import Action, Cue, Duck, Layer, Scatter, Scene, Sound, Transition, Variant
+from ..scene.model import Action, Cue, Duck, Layer, Scatter, Scene, Sound, Transition, Trim
 from ..scene.sources import resolve
 from ..scene.units import Span
 from .loops import loop_buffer
@@ -212,9 +212,11 @@ def compile_scene(
     sounds: dict[str, SoundPlan] = {}
 
     def sound_plan(name: str, snd: Sound) -> SoundPlan:
-        variants = []
-        for v in snd.pool():
-            variants.append(_variant(v, scene.base_dir, ld, rate, channels))
+        # Not `snd.pool()`: it re-validates an already parsed start range and fails.
+        variants = [
+            _variant(src, start, trim, gain, weight, scene.base_dir, ld, rate, channels)
+            for src, start, trim, gain, weight in _pool(snd)
+        ]
         return SoundPlan(name, tuple(variants), snd.gain, snd.pick, snd.avoid_repeat, snd.silence)
 
     for name, snd in scene.sounds.items():
@@ -312,13 +314,40 @@ def compile_scene(
     return plan
 
 
-def _variant(v: Variant, base: Path, ld: Loader, rate: int, channels: int) -> VariantPlan:
-    samples = _load(ld, resolve(v.source, base), rate, channels)
-    if v.trim is not None:
-        a = min(round(v.trim.start * rate), samples.shape[0] - 1)
-        b = samples.shape[0] if v.trim.end is None else round(v.trim.end * rate)
+def _pool(snd: Sound) -> list[tuple[str, Any, Trim | None, float, float]]:
+    """(source, start, trim, gain, weight) per variant, with the sound's start/trim as defaults."""
+    if snd.variants is None:
+        assert snd.source is not None
+        return [(snd.source, snd.start, snd.trim, 1.0, 1.0)]
+    return [
+        (
+            v.source,
+            v.start if v.start is not None else snd.start,
+            v.trim if v.trim is not None else snd.trim,
+            v.gain,
+            v.weight,
+        )
+        for v in snd.variants
+    ]
+
+
+def _variant(
+    source: str,
+    start: Any,
+    trim: Trim | None,
+    gain: float,
+    weight: float,
+    base: Path,
+    ld: Loader,
+    rate: int,
+    channels: int,
+) -> VariantPlan:
+    samples = _load(ld, resolve(source, base), rate, channels)
+    if trim is not None:
+        a = min(round(trim.start * rate), samples.shape[0] - 1)
+        b = samples.shape[0] if trim.end is None else round(trim.end * rate)
         samples = samples[a : max(a + 1, b)]
-    return VariantPlan(v.source, samples, v.gain, v.weight, v.start)
+    return VariantPlan(source, samples, gain, weight, start)
 
 
 def _transition(t: Transition, cue_spec: Callable[[Cue], VoiceSpec]) -> TransitionPlan:
