@@ -1,0 +1,8 @@
+"""The live runtime: a scene attached to an AgentSession, playing on its own track."""
+
+from .handles import PlayHandle
+from .options import LiveOptions
+from .publish import default_publish_options
+from .soundscape import Soundscape, StateChanged
+
+__all__ = ["LiveOptions", "PlayHandle", "Soundscape", "StateChanged", "default_publish_options"]

@@ -1,0 +1,323 @@
+"""The live driver: one asyncio task that renders ahead and rewinds on events.
+
+It keeps ``ahead`` seconds queued in the sink, pushing ``frame``-sized blocks (each
+`capture_frame` has a fixed CPU cost, so big blocks are cheap). Before every block it
+snapshots the engine. When an event arrives it does not wait behind the queue: it finds
+the sample now playing, restores the snapshot of the block holding it, applies the event
+at exactly that sample, re-renders to the same queue end, clears the source's queue and
+pushes the new audio from the sample playing *now*, crossfaded over ``splice`` with what
+it replaces so a continuing bed has no click.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .clock import PlayClock
+from .deck import Deck, DeckSnapshot, EngineLike
+from .options import LiveOptions
+from .sink import Sink
+
+log = logging.getLogger("soundscape")
+
+Apply = Callable[[Deck, "int | None"], None]
+"""A command: change the deck/engine at this deck sample (None: at the render head)."""
+
+
+@dataclass
+class _Block:
+    start: int
+    snap: DeckSnapshot
+    audio: np.ndarray
+
+
+@dataclass
+class _Command:
+    apply: Apply
+    at: int  # deck sample playing when it arrived
+    split: bool  # must run with the deck exactly at `at` (switch, fade-out)
+
+
+@dataclass
+class Metrics:
+    """What the driver has done so far; `latency` is the last event's reaction time."""
+
+    blocks: int = 0
+    samples: int = 0
+    captures: int = 0
+    rewinds: int = 0
+    underruns: int = 0
+    underrun_seconds: float = 0.0
+    latency: float = 0.0
+    render_errors: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class LiveDriver:
+    """Feeds ``sink`` from ``deck`` in real time; `submit` applies a change at the sample playing now."""
+
+    def __init__(
+        self,
+        deck: Deck,
+        sink: Sink,
+        options: LiveOptions,
+        *,
+        on_engine_event: Callable[[Any, int], None] | None = None,
+        on_tick: Callable[[float], None] | None = None,
+    ) -> None:
+        if sink.rate != deck.rate or sink.channels != deck.channels:
+            raise ValueError(
+                f"sink is {sink.rate} Hz × {sink.channels} ch but the scene renders "
+                f"{deck.rate} Hz × {deck.channels} ch"
+            )
+        self.deck = deck
+        self.sink = sink
+        self.opts = options
+        self.rate = deck.rate
+        self.frame = max(int(options.frame * self.rate), 1)
+        self.ahead = max(int(options.ahead * self.rate), 2 * self.frame)
+        self.splice = int(options.splice * self.rate)
+        self.clock = PlayClock(self.rate)
+        self.metrics = Metrics()
+        self._on_engine_event = on_engine_event
+        self._on_tick = on_tick
+        self._blocks: deque[_Block] = deque()
+        self._commands: list[_Command] = []
+        self._pending_events: list[tuple[int, Any]] = []  # rendered, not yet scheduled
+        self._scheduled: deque[tuple[int, asyncio.TimerHandle]] = deque()
+        self._wake: asyncio.Future[None] | None = None
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        for eng in deck.engines:
+            self.attach(eng)
+
+    # -- public -------------------------------------------------------------------
+
+    def attach(self, engine: EngineLike) -> None:
+        """Route an engine's events (state changes, voices) through the driver's timing."""
+        engine.on_event = lambda ev, e=engine: self._engine_event(e, ev)
+
+    def now_playing(self) -> int:
+        """The deck sample being heard now."""
+        loop = self._loop or asyncio.get_event_loop()
+        return self.clock.playing(loop.time())
+
+    def queued_seconds(self) -> float:
+        loop = self._loop or asyncio.get_event_loop()
+        return self.clock.queued(loop.time()) / self.rate
+
+    def submit(self, apply: Apply, *, split: bool = False) -> None:
+        """Apply ``apply`` at the sample playing now (after a rewind), as soon as the task runs."""
+        self._commands.append(_Command(apply, self.now_playing(), split))
+        self._kick()
+
+    def stop(self) -> None:
+        """Ask the task to finish after its current step."""
+        self._stopping = True
+        self._kick()
+
+    async def run(self) -> None:
+        """The driver task: fill, react, sleep until the queue needs the next block."""
+        self._loop = loop = asyncio.get_running_loop()
+        try:
+            while not self._stopping:
+                if self._commands:
+                    await self._react()
+                await self._fill()
+                if self._on_tick is not None:
+                    self._safe(self._on_tick, self.queued_seconds())
+                room = self.clock.queued(loop.time()) - (self.ahead - self.frame)
+                await self._sleep(max(room / self.rate, 0.002))
+        finally:
+            for _, h in self._scheduled:
+                h.cancel()
+            self._scheduled.clear()
+
+    async def drain(self) -> None:
+        """Wait (on the loop clock) until everything pushed has been played."""
+        loop = self._loop or asyncio.get_running_loop()
+        left = self.clock.queued(loop.time()) / self.rate
+        if left > 0:
+            await asyncio.sleep(left)
+
+    # -- filling --------------------------------------------------------------------
+
+    async def _fill(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        while not self._stopping and self.clock.queued(loop.time()) <= self.ahead - self.frame:
+            block = self._render_block(self.frame)
+            await self._push(block, loop.time())
+            if self._commands:
+                return  # react first: the rest of the queue would be re-rendered anyway
+
+    def _render_block(self, n: int) -> np.ndarray:
+        start = self.deck.position
+        snap = self.deck.snapshot()
+        try:
+            audio = self.deck.render(n)
+        except Exception:
+            # Never take the agent down: a broken render becomes silence, and is counted.
+            self.metrics.render_errors += 1
+            log.exception("soundscape: render failed; sending silence")
+            self.deck.restore(snap)
+            self.deck.position = start + n
+            audio = np.zeros((n, self.deck.channels), dtype=np.float32)
+        self._blocks.append(_Block(start, snap, audio))
+        self.metrics.blocks += 1
+        return audio
+
+    async def _push(self, audio: np.ndarray, now: float) -> None:
+        self.clock.on_push(audio.shape[0], now)
+        self.metrics.underruns = self.clock.underruns
+        self.metrics.underrun_seconds = self.clock.underrun_seconds
+        self.metrics.samples += audio.shape[0]
+        self.metrics.captures += 1
+        self._forget_played(now)
+        self._schedule_events(now)
+        try:
+            await self.sink.capture(audio)
+        except Exception:
+            log.exception("soundscape: the sink refused a frame")
+
+    def _forget_played(self, now: float) -> None:
+        playing = self.clock.playing(now)
+        while len(self._blocks) > 1 and self._blocks[1].start <= playing:
+            self._blocks.popleft()
+
+    # -- reacting ---------------------------------------------------------------------
+
+    async def _react(self) -> None:
+        loop = self._loop
+        assert loop is not None
+        cmds, self._commands = self._commands, []
+        now = loop.time()
+        first = min(c.at for c in cmds)
+        blocks = self._blocks
+        can_rewind = (
+            self.opts.rewind
+            and self.sink.can_clear
+            and blocks
+            and first < self.clock.pushed
+            and self.clock.queued(now) > 0
+        )
+        if not can_rewind:
+            # Applied at the render head: heard after what is already queued.
+            for c in cmds:
+                self._safe(c.apply, self.deck, None)
+            self.metrics.latency = self.clock.queued(now) / self.rate
+            return
+        i = 0
+        while i + 1 < len(blocks) and blocks[i + 1].start <= first:
+            i += 1
+        base = blocks[i].start
+        old = np.concatenate([b.audio for b in list(blocks)[i:]])
+        end = self.clock.pushed
+        self._unschedule(max(first, base))
+        self.deck.restore(blocks[i].snap)
+        for _ in range(len(blocks) - i):
+            blocks.pop()
+        at = {id(c): max(c.at, base) for c in cmds}
+        for c in sorted((c for c in cmds if not c.split), key=lambda c: at[id(c)]):
+            self._safe(c.apply, self.deck, at[id(c)])
+        splits = sorted((c for c in cmds if c.split), key=lambda c: at[id(c)])
+        while self.deck.position < end:
+            n = min(self.frame, end - self.deck.position)
+            if splits:
+                n = min(n, max(at[id(splits[0])] - self.deck.position, 0)) or n
+                while splits and at[id(splits[0])] <= self.deck.position:
+                    self._safe(splits.pop(0).apply, self.deck, self.deck.position)
+            self._render_block(n)
+        for c in splits:  # arrived past the queue end: apply at the head
+            self._safe(c.apply, self.deck, None)
+        new = np.concatenate([b.audio for b in list(blocks)[i:]])
+        now = loop.time()
+        cut = max(self.clock.playing(now), base) - base
+        new, old = new[cut:].copy(), old[cut:]
+        x = min(self.splice, new.shape[0], old.shape[0])
+        if x > 0:
+            w = np.linspace(0.0, 1.0, x, endpoint=False, dtype=np.float32)[:, None]
+            # Linear: both sides carry the same continuing bed, so amplitudes should sum to one.
+            new[:x] = old[:x] * (1.0 - w) + new[:x] * w
+        self.sink.clear()
+        self.clock.resync(base + cut, now, end - new.shape[0])
+        self.metrics.rewinds += 1
+        self.metrics.latency = (base + cut - first) / self.rate
+        self._drop_events_before(first)
+        if new.shape[0]:
+            await self._push(new, now)
+
+    # -- engine events, delivered when they are heard -------------------------------------
+
+    def _engine_event(self, engine: EngineLike, ev: Any) -> None:
+        at = self.deck.to_deck(engine, int(getattr(ev, "at", self.deck.position)))
+        self._pending_events.append((at, ev))
+
+    def _drop_events_before(self, first: int) -> None:
+        # Re-rendering repeats what happened before the change; those were already scheduled.
+        self._pending_events = [(a, e) for a, e in self._pending_events if a >= first]
+
+    def _schedule_events(self, now: float) -> None:
+        if not self._pending_events or self._on_engine_event is None:
+            self._pending_events.clear()
+            return
+        loop = self._loop
+        assert loop is not None
+        playing = self.clock.playing(now)
+        for at, ev in self._pending_events:
+            delay = (at - playing) / self.rate
+            if delay <= 0:
+                self._safe(self._on_engine_event, ev, at)
+            else:
+                h = loop.call_later(delay, self._safe, self._on_engine_event, ev, at)
+                self._scheduled.append((at, h))
+        self._pending_events.clear()
+        while self._scheduled and self._scheduled[0][1].when() <= now:
+            self._scheduled.popleft()
+
+    def _unschedule(self, from_at: int) -> None:
+        keep: deque[tuple[int, asyncio.TimerHandle]] = deque()
+        for at, h in self._scheduled:
+            if at >= from_at:
+                h.cancel()
+            else:
+                keep.append((at, h))
+        self._scheduled = keep
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    def _kick(self) -> None:
+        if self._wake is not None and not self._wake.done():
+            self._wake.set_result(None)
+
+    async def _sleep(self, seconds: float) -> None:
+        loop = self._loop
+        assert loop is not None
+        if self._commands or self._stopping:
+            return
+        self._wake = fut = loop.create_future()
+        h = loop.call_later(seconds, _resolve, fut)
+        try:
+            await fut
+        finally:
+            h.cancel()
+            self._wake = None
+
+    @staticmethod
+    def _safe(fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("soundscape: error in %s", getattr(fn, "__qualname__", fn))
+
+
+def _resolve(fut: asyncio.Future[None]) -> None:
+    if not fut.done():
+        fut.set_result(None)

@@ -1,0 +1,82 @@
+"""Where the driver's audio goes: an `rtc.AudioSource`, or any frame sink the caller supplies."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Protocol
+
+import numpy as np
+from livekit import rtc
+
+
+def to_frame(block: np.ndarray, rate: int) -> rtc.AudioFrame:
+    """float32 (n, ch) in -1..1 → an int16 `rtc.AudioFrame`."""
+    n, ch = block.shape
+    pcm = np.clip(block * 32767.0, -32768.0, 32767.0).astype(np.int16)
+    return rtc.AudioFrame(pcm.tobytes(), rate, ch, n)
+
+
+class Sink(Protocol):
+    """What the driver needs from an output."""
+
+    rate: int
+    channels: int
+    can_clear: bool
+
+    async def capture(self, block: np.ndarray) -> None: ...
+
+    def clear(self) -> None: ...
+
+    async def aclose(self) -> None: ...
+
+
+class AudioSourceSink:
+    """Feeds an `rtc.AudioSource` (ours, or one the caller made)."""
+
+    can_clear = True
+
+    def __init__(self, source: rtc.AudioSource, *, owned: bool) -> None:
+        self.source = source
+        self.rate = source.sample_rate
+        self.channels = source.num_channels
+        self._owned = owned
+
+    async def capture(self, block: np.ndarray) -> None:
+        await self.source.capture_frame(to_frame(block, self.rate))
+
+    def clear(self) -> None:
+        self.source.clear_queue()
+
+    async def aclose(self) -> None:
+        if self._owned:
+            await self.source.aclose()
+
+
+FrameCallback = Callable[[rtc.AudioFrame], Awaitable[None] | None]
+
+
+class FrameSink:
+    """Calls ``callback(frame)`` for each frame, for custom transports.
+
+    Such a sink cannot take back audio it was given, so events wait behind what was already
+    delivered (use a small ``frame``/``ahead`` for quick reaction); the driver still paces
+    delivery in real time.
+    """
+
+    can_clear = False
+
+    def __init__(self, callback: FrameCallback, *, rate: int, channels: int) -> None:
+        self._cb = callback
+        self.rate = rate
+        self.channels = channels
+
+    async def capture(self, block: np.ndarray) -> None:
+        res = self._cb(to_frame(block, self.rate))
+        if res is not None:
+            await res
+
+    def clear(self) -> None:  # pragma: no cover - never called: can_clear is False
+        raise RuntimeError("a frame sink cannot clear what it was given")
+
+    async def aclose(self) -> None:
+        return None

@@ -1,0 +1,563 @@
+"""`Soundscape`: a scene playing live next to an AgentSession, on its own track."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import difflib
+import logging
+import os
+import random
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from livekit import rtc
+
+from ..engine import Engine, Plan, StreamSource, compile_scene
+from ..scene.model import Scene
+from ..scene.units import parse_duration
+from .deck import Deck
+from .driver import LiveDriver
+from .handles import PlayHandle
+from .options import LiveOptions
+from .publish import Publisher
+from .session_events import SessionAdapter
+from .sink import AudioSourceSink, FrameCallback, FrameSink, Sink
+from .streams import feed
+from .tools import trigger_tools
+
+log = logging.getLogger("soundscape")
+
+Status = Literal["new", "starting", "running", "closing", "closed"]
+Listener = Callable[..., Any]
+EVENTS = ("state_changed", "trigger", "voice_started", "voice_ended", "closed")
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """Emitted as ``state_changed`` when the new state becomes audible."""
+
+    old_state: str | None
+    new_state: str
+    event: str | None
+    at: int  # sample on the track's clock
+
+
+def _load_scene(scene: Scene | str | os.PathLike[str]) -> Scene:
+    if isinstance(scene, Scene):
+        return scene
+    from ..scene import load
+
+    return load(scene)
+
+
+class Soundscape:
+    """Plays a scene on a published track, following an AgentSession.
+
+    ``latency`` trades CPU for reaction time: a `LiveOptions`, a preset name
+    (``"balanced"``, ``"low-cpu"``, ``"low-latency"``) or a mapping such as
+    ``{"frame": "200ms", "ahead": "450ms"}``. See docs/runtime.md.
+    """
+
+    def __init__(
+        self,
+        scene: Scene | str | os.PathLike[str],
+        *,
+        rate: int = 48000,
+        channels: int = 1,
+        seed: int | None = None,
+        latency: LiveOptions | str | dict[str, Any] | None = None,
+        track_name: str = "soundscape",
+        publish_options: rtc.TrackPublishOptions | None = None,
+        loader: Any = None,
+    ) -> None:
+        if channels not in (1, 2):
+            raise ValueError(f"channels must be 1 (mono) or 2 (stereo), got {channels}")
+        self.scene = _load_scene(scene)
+        self.rate = rate
+        self.channels = channels
+        self.seed = seed
+        self.options = LiveOptions.coerce(latency)
+        self.track_name = track_name
+        self.publish_options = publish_options
+        self._loader = loader
+        self._plan: Plan | None = None
+        self._status: Status = "new"
+        self._lock = asyncio.Lock()
+        self._closed_fut: asyncio.Future[None] | None = None
+        self._listeners: dict[str, list[Listener]] = {k: [] for k in EVENTS}
+        self._driver: LiveDriver | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._sink: Sink | None = None
+        self._publisher: Publisher | None = None
+        self._adapter: SessionAdapter | None = None
+        self._handles: dict[PlayHandle, Engine] = {}
+        self._feeders: set[asyncio.Task[None]] = set()
+        self._state: str = self.scene.initial_state
+        self._last_agent: tuple[str, dict[str, Any]] | None = None
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str], **kwargs: Any) -> Soundscape:
+        """Load a scene file (validated; a bad scene raises `SceneError` with file:line)."""
+        return cls(path, **kwargs)
+
+    # ------------------------------------------------------------------ properties
+
+    @property
+    def state(self) -> str:
+        """The scene state being heard now."""
+        return self._state
+
+    @property
+    def running(self) -> bool:
+        return self._status == "running"
+
+    @property
+    def audio_source(self) -> rtc.AudioSource | None:
+        """The `rtc.AudioSource` being fed (None with a frame sink or when not started)."""
+        return self._sink.source if isinstance(self._sink, AudioSourceSink) else None
+
+    @property
+    def publication(self) -> Any:
+        return self._publisher.publication if self._publisher else None
+
+    @property
+    def metrics(self) -> dict[str, Any]:
+        """Active voices, underruns, state, latency of the last reaction, queue depth, work done."""
+        d = self._driver
+        if d is None:
+            return {"state": self._state, "active_voices": 0, "underruns": 0, "latency": 0.0}
+        m = d.metrics
+        return {
+            "state": self._state,
+            "active_voices": d.deck.active_voices,
+            "underruns": m.underruns,
+            "underrun_seconds": m.underrun_seconds,
+            "latency": m.latency,
+            "rewinds": m.rewinds,
+            "captures": m.captures,
+            "seconds_sent": m.samples / self.rate,
+            "queued": d.queued_seconds(),
+            "render_errors": m.render_errors,
+        }
+
+    # ------------------------------------------------------------------ events
+
+    def on(self, event: str, callback: Listener | None = None) -> Any:
+        """Register ``callback`` for ``event`` (usable as a decorator). Events: state_changed
+        (`StateChanged`), trigger (name, fields), voice_started/voice_ended (EngineEvent), closed."""
+        if event not in self._listeners:
+            raise ValueError(f"unknown event {event!r}; use one of {', '.join(EVENTS)}")
+        if callback is None:
+            return lambda cb: self.on(event, cb)
+        self._listeners[event].append(callback)
+        return callback
+
+    def off(self, event: str, callback: Listener) -> None:
+        with contextlib.suppress(KeyError, ValueError):
+            self._listeners[event].remove(callback)
+
+    def _emit(self, event: str, *args: Any) -> None:
+        for cb in list(self._listeners[event]):
+            try:
+                cb(*args)
+            except Exception:
+                log.exception("soundscape: a %r listener raised; the track keeps playing", event)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def _compile(self) -> Plan:
+        if self._plan is None:
+            self._plan = compile_scene(self.scene, self.rate, self.channels, loader=self._loader)
+        return self._plan
+
+    def _new_engine(self, plan: Plan) -> Engine:
+        seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**63)
+        return Engine(plan, seed=seed)
+
+    async def start(
+        self,
+        *,
+        room: Any = None,
+        agent_session: Any = None,
+        audio_source: rtc.AudioSource | None = None,
+        frame_sink: FrameCallback | None = None,
+    ) -> None:
+        """Start playing: publish a track on ``room`` (or feed ``audio_source`` / call
+        ``frame_sink(frame)`` for a custom transport) and follow ``agent_session``."""
+        if self._status in ("starting", "running"):
+            raise RuntimeError(
+                "this Soundscape is already started; call `await scape.aclose()` before "
+                "starting it again, or make another Soundscape for another session"
+            )
+        if self._status == "closing":
+            raise RuntimeError("this Soundscape is closing; await aclose() before restarting it")
+        if audio_source is not None and frame_sink is not None:
+            raise ValueError("give either audio_source or frame_sink, not both")
+        self._status = "starting"
+        self._closed_fut = asyncio.get_running_loop().create_future()
+        try:
+            async with self._lock:
+                await self._start(room, agent_session, audio_source, frame_sink)
+        except BaseException:
+            await self._teardown()
+            self._status = "closed"
+            self._resolve_closed()
+            raise
+        self._status = "running"
+
+    async def _start(
+        self,
+        room: Any,
+        session: Any,
+        audio_source: rtc.AudioSource | None,
+        frame_sink: FrameCallback | None,
+    ) -> None:
+        plan = self._plan if self._plan is not None else await asyncio.to_thread(self._compile)
+        engine = self._new_engine(plan)
+        sink: Sink
+        if frame_sink is not None:
+            sink = FrameSink(frame_sink, rate=self.rate, channels=self.channels)
+        elif audio_source is not None:
+            if (audio_source.sample_rate, audio_source.num_channels) != (
+                self.rate,
+                self.channels,
+            ):
+                raise ValueError(
+                    f"audio_source is {audio_source.sample_rate} Hz × {audio_source.num_channels}"
+                    f" ch; this Soundscape renders {self.rate} Hz × {self.channels} ch"
+                    " (pass rate=/channels= to Soundscape to match)"
+                )
+            sink = AudioSourceSink(audio_source, owned=False)
+        else:
+            # Room for the queue plus a rewind push, so capture_frame never has to wait.
+            qms = int((self.options.ahead + 2 * self.options.frame) * 1000) + 50
+            sink = AudioSourceSink(rtc.AudioSource(self.rate, self.channels, qms), owned=True)
+        self._sink = sink
+        self._state = plan.initial
+        self._driver = LiveDriver(
+            Deck(engine),
+            sink,
+            self.options,
+            on_engine_event=self._engine_event,
+            on_tick=self._tick,
+        )
+        if room is not None and isinstance(sink, AudioSourceSink):
+            self._publisher = Publisher(room, self.track_name, self.publish_options)
+            await self._publisher.publish(sink.source)
+        if session is not None:
+            self._adapter = SessionAdapter(session, self._session_event, on_close=self._on_close)
+            self._adapter.attach()
+            for name, fields in self._adapter.current():
+                engine.post(name, fields)
+                self._last_agent = (name, fields)
+        self._task = asyncio.create_task(self._driver.run(), name="soundscape-driver")
+        self._task.add_done_callback(self._task_done)
+
+    def _task_done(self, task: asyncio.Task[None]) -> None:
+        if not task.cancelled() and task.exception() is not None:
+            log.error("soundscape: driver stopped", exc_info=task.exception())
+
+    async def aclose(self, *, fade: float | str | None = None) -> None:
+        """Fade out (default: the scene's longest layer fade_out, at most 2 s), stop, unpublish.
+
+        Safe to call at any time and more than once; a restart with `start()` works after it.
+        """
+        if self._status in ("new", "closed"):
+            return
+        if self._status == "closing":
+            assert self._closed_fut is not None
+            await asyncio.shield(self._closed_fut)
+            return
+        self._status = "closing"
+        try:
+            async with self._lock:  # waits for a start in progress
+                await self._fade_out(self._close_fade(fade))
+                await self._teardown()
+        finally:
+            self._status = "closed"
+            self._resolve_closed()
+            self._emit("closed")
+
+    def _close_fade(self, fade: float | str | None) -> float:
+        if fade is not None:
+            return parse_duration(fade) if isinstance(fade, str) else float(fade)
+        return min(max((ly.fade_out for ly in self.scene.layers.values()), default=0.0), 2.0)
+
+    async def _fade_out(self, seconds: float) -> None:
+        d = self._driver
+        if d is None or self._task is None or self._task.done():
+            return
+        if self._adapter is not None:
+            self._adapter.detach()
+        n = max(int(seconds * self.rate), 1)
+        d.submit(lambda deck, at: deck.fade_out(n), split=True)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(self._wait_silent(d), timeout=seconds + 2.0)
+
+    async def _wait_silent(self, d: LiveDriver) -> None:
+        while not d.deck.silent:
+            await asyncio.sleep(d.opts.frame)
+        await d.drain()
+
+    async def _teardown(self) -> None:
+        if self._adapter is not None:
+            self._adapter.detach()
+            self._adapter = None
+        if self._driver is not None:
+            self._driver.stop()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+            self._task = None
+        for t in list(self._feeders):
+            t.cancel()
+        for h in list(self._handles):
+            h._mark_done()
+        self._handles.clear()
+        if self._publisher is not None:
+            await self._publisher.unpublish()
+            self._publisher = None
+        if self._sink is not None:
+            with contextlib.suppress(Exception):
+                await self._sink.aclose()
+            self._sink = None
+        self._driver = None
+
+    def _resolve_closed(self) -> None:
+        if self._closed_fut is not None and not self._closed_fut.done():
+            self._closed_fut.set_result(None)
+
+    def _on_close(self) -> None:
+        # The session closed: stop by ourselves (a task, since emit() is synchronous).
+        if self._status in ("starting", "running"):
+            t = asyncio.ensure_future(self.aclose())
+            self._feeders.add(t)
+            t.add_done_callback(self._feeders.discard)
+
+    async def __aenter__(self) -> Soundscape:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    # ------------------------------------------------------------------ events in
+
+    def _session_event(self, name: str, fields: dict[str, Any]) -> None:
+        if name.startswith("agent."):
+            self._last_agent = (name, fields)
+        self.post(name, **fields)
+
+    def post(self, event: str, **fields: Any) -> None:
+        """Send any scene event (e.g. ``'agent.thinking'``) as if it happened now."""
+        d = self._driver
+        if d is None or (self._status != "running" and self._status != "starting"):
+            return
+        d.submit(lambda deck, at: deck.engine.post(event, fields, at=deck.to_engine(at)))
+
+    def trigger(self, name: str, **fields: Any) -> None:
+        """Fire the scene's trigger ``name`` (declared under `triggers:`) with string fields."""
+        name = name.removeprefix("trigger.")
+        trig = self.scene.triggers.get(name)
+        if trig is None:
+            close = difflib.get_close_matches(name, list(self.scene.triggers), n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            known = ", ".join(sorted(self.scene.triggers)) or "none"
+            raise ValueError(
+                f"{self.scene.file}: no trigger named {name!r}{hint} (declared: {known})"
+            )
+        extra = set(fields) - set(trig.fields)
+        if extra:
+            raise ValueError(
+                f"trigger {name!r} has no field(s) {', '.join(sorted(extra))}; "
+                f"declared: {', '.join(sorted(trig.fields)) or 'none'}"
+            )
+        self._emit("trigger", name, dict(fields))
+        self.post(f"trigger.{name}", **fields)
+
+    def llm_tools(self) -> list[Any]:
+        """Function tools for the triggers marked ``llm: true`` (pass to your Agent's ``tools=``)."""
+        return trigger_tools(self.scene, self.trigger)
+
+    # ------------------------------------------------------------------ engine events out
+
+    def _engine_event(self, ev: Any, at: int) -> None:
+        kind = getattr(ev, "kind", "")
+        if kind == "state":
+            old, self._state = self._state, ev.name
+            self._emit("state_changed", StateChanged(old, ev.name, ev.data.get("event"), at))
+        elif kind == "voice.start":
+            self._emit("voice_started", ev)
+        elif kind == "voice.stop":
+            self._emit("voice_ended", ev)
+
+    def _tick(self, queued: float) -> None:
+        if not self._handles:
+            return
+        loop = asyncio.get_running_loop()
+        for h, eng in list(self._handles.items()):
+            if h.voice is not None and not eng.is_active(h.voice):
+                # Ended at the render head: heard to its end once the queue has played out.
+                del self._handles[h]
+                loop.call_later(queued, h._mark_done)
+
+    # ------------------------------------------------------------------ play()
+
+    def play(
+        self,
+        what: Any,
+        *,
+        loop: bool = False,
+        gain: float = 1.0,
+        fade_in: float = 0.0,
+        fade_out: float | None = None,
+    ) -> PlayHandle:
+        """Play a scene sound name, a file path, ``'builtin:NAME'``, a `BuiltinAudioClip`, an
+        `AudioConfig` (or a list of them, picked by probability), or an async iterator of
+        `rtc.AudioFrame` at any rate and channel count. Returns an awaitable, stoppable handle.
+        """
+        if self._status != "running":
+            raise RuntimeError("Soundscape is not started; `await scape.start(...)` first")
+        from ..compat import normalize_play
+
+        item = normalize_play(what)
+        if item is None:  # a list whose probabilities chose silence
+            h = PlayHandle()
+            h._mark_done()
+            return h
+        source, vol, fi, fo = item
+        gain, fade_in = gain * vol, fade_in or fi
+        fade_out = fade_out if fade_out is not None else (fo or None)
+        handle = PlayHandle(stop=lambda h, fade: self._stop(h, fade, fade_out))
+        if isinstance(source, AsyncIterator) or hasattr(source, "__anext__"):
+            if loop:
+                raise ValueError(
+                    "an async iterator cannot be looped; pass a file path with loop=True "
+                    "or make the iterator repeat itself"
+                )
+            self._play_stream(handle, source, gain, fade_in, fade_out)
+            return handle
+        name = str(source)
+        plan = self._compile()
+        if name not in plan.sounds and name not in plan.extra:
+            self._check_source(name)
+        t = asyncio.ensure_future(self._play_file(handle, name, loop, gain, fade_in, fade_out))
+        self._feeders.add(t)
+        t.add_done_callback(self._feeders.discard)
+        return handle
+
+    def _check_source(self, name: str) -> None:
+        from ..scene.sources import builtin_names, resolve
+
+        if name.startswith("builtin:"):
+            if name.removeprefix("builtin:") not in builtin_names():
+                raise ValueError(f"no built-in clip {name!r}; known: {', '.join(builtin_names())}")
+            return
+        path = resolve(name, self.scene.base_dir)
+        if not path.exists() and not Path(name).exists():
+            sounds = ", ".join(sorted(self.scene.sounds)) or "none"
+            raise ValueError(
+                f"cannot play {name!r}: not a sound of {self.scene.file} (sounds: {sounds}) "
+                "and no such file exists"
+            )
+
+    async def _play_file(
+        self,
+        handle: PlayHandle,
+        name: str,
+        loop: bool,
+        gain: float,
+        fade_in: float,
+        fade_out: float | None,
+    ) -> None:
+        plan = self._compile()
+        if name not in plan.sounds and name not in plan.extra:
+            try:
+                # Decode off the event loop; the plan caches it for every later play.
+                await asyncio.to_thread(plan.load_source, name)
+            except Exception:
+                log.exception("soundscape: cannot play %r", name)
+                handle._mark_done()
+                return
+        self._submit_play(handle, name, loop=loop, gain=gain, fade_in=fade_in, fade_out=fade_out)
+
+    def _submit_play(self, handle: PlayHandle, what: Any, **kw: Any) -> None:
+        d = self._driver
+        if d is None or handle.stopped:
+            handle._mark_done()
+            return
+
+        def apply(deck: Deck, at: int | None) -> None:
+            if handle.stopped:
+                handle._mark_done()
+                return
+            eng = deck.engine
+            handle.voice = eng.play(what, at=deck.to_engine(at), **kw)
+            self._handles[handle] = eng  # type: ignore[assignment]
+
+        d.submit(apply)
+
+    def _stop(self, handle: PlayHandle, fade: float | None, default: float | None) -> None:
+        d = self._driver
+        eng = self._handles.get(handle)
+        if d is None or eng is None or handle.voice is None:
+            handle._mark_done()
+            return
+        voice = handle.voice
+        f = fade if fade is not None else default
+
+        def apply(deck: Deck, at: int | None) -> None:
+            at_e = deck.to_engine(at) if eng is deck.engine else None
+            eng.stop(voice, fade=f, at=at_e)
+
+        d.submit(apply)
+
+    def _play_stream(
+        self,
+        handle: PlayHandle,
+        frames: Any,
+        gain: float,
+        fade_in: float,
+        fade_out: float | None,
+    ) -> None:
+        src = StreamSource(self.channels)
+        d = self._driver
+        assert d is not None
+        # Start the voice once a render-ahead's worth is buffered, so it is not starved.
+        prefetch = d.ahead + d.frame
+
+        def ready() -> None:
+            self._submit_play(handle, src, gain=gain, fade_in=fade_in, fade_out=fade_out)
+
+        t = asyncio.ensure_future(
+            feed(frames, src, rate=self.rate, prefetch=prefetch, on_ready=ready)
+        )
+        self._feeders.add(t)
+        t.add_done_callback(self._feeders.discard)
+
+    # ------------------------------------------------------------------ switch()
+
+    async def switch(
+        self, scene: Scene | str | os.PathLike[str], *, crossfade: float | str = "1s"
+    ) -> None:
+        """Change to another scene live, crossfading (equal-power) over ``crossfade``."""
+        if self._status != "running" or self._driver is None:
+            raise RuntimeError("Soundscape is not running; start() it before switch()")
+        xf = parse_duration(crossfade) if isinstance(crossfade, str) else float(crossfade)
+        new_scene = await asyncio.to_thread(_load_scene, scene)
+        plan = await asyncio.to_thread(
+            compile_scene, new_scene, self.rate, self.channels, self._loader
+        )
+        engine = self._new_engine(plan)
+        if self._last_agent is not None:
+            engine.post(*self._last_agent)
+        d = self._driver
+        if d is None:
+            return
+        d.attach(engine)
+        self.scene, self._plan = new_scene, plan
+        n = max(int(xf * self.rate), 1)
+        d.submit(lambda deck, at: deck.switch(engine, n), split=True)
