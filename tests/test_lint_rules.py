@@ -505,6 +505,7 @@ def test_unused_sound_is_info_and_ignores_included_libraries(
 ):
     write_scene(
         """
+        version: 1
         sounds:
           library-extra: builtin:hold-music
         """,
@@ -525,6 +526,8 @@ def test_unused_sound_is_info_and_ignores_included_libraries(
     d = one(diags, "SC503")
     assert (d.pos.line, d.pos.col, d.severity) == (5, 3, "info")
     assert d.message == "sound 'spare' is defined but never played"
+    # The fragment linted on its own plays nothing: it is a library, not a scene.
+    assert at(lint(path.parent / "library.yaml", assets=False), "SC503") == []
 
 
 # --- suppression comments -------------------------------------------------------------
@@ -540,13 +543,15 @@ def test_comment_silences_a_rule_on_its_line_or_the_line_above(write_scene: Writ
           b: builtin:hold-music
           c: builtin:hold-music  # soundscape: disable=SC404
           d: builtin:hold-music
+        layers: {bed: builtin:office-ambience}
         """
     )
     assert at(lint(path, assets=False), "SC503") == [(6, 3), (7, 3)]
 
 
 def test_disabled_rules_do_not_run(write_scene: WriteScene):
-    path = write_scene("version: 1\nsounds: {a: builtin:hold-music}\n")
+    path = write_scene("version: 1\nsounds: {a: builtin:hold-music}\nlayers: {b: a.wav}\n")
+    assert at(lint(path, assets=False), "SC503") == [(2, 10)]
     assert at(lint(path, assets=False, disabled={"SC503"}), "SC503") == []
     assert at(lint(path, assets=False, disabled={"unused-sound"}), "SC503") == []
 

@@ -15,7 +15,10 @@ SUMMARY = "A sound is defined but no layer, cue, timer, transition or scatter pl
 
 
 def check(ctx: Context) -> Iterator[Finding]:
-    used = {p.sound for _, p in walk.plays(ctx.scene) if p.sound is not None}
+    plays = [p for _, p in walk.plays(ctx.scene)]
+    if not plays:
+        return  # a file that plays nothing is a sound library (an include fragment)
+    used = {p.sound for p in plays if p.sound is not None}
     for name in ctx.scene.sounds:
         if name in used:
             continue
