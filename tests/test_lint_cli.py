@@ -72,7 +72,9 @@ def test_strict_makes_warnings_fail(write_scene, capsys):
 
 
 def test_infos_never_fail_even_with_strict(write_scene, capsys):
-    path = write_scene("version: 1\nsounds: {spare: builtin:hold-music}\nlayers: {bed: spare.wav}\n")
+    path = write_scene(
+        "version: 1\nsounds: {spare: builtin:hold-music}\nlayers: {bed: spare.wav}\n"
+    )
     code, out, _ = run(capsys, path, "--no-assets", "--strict")
     assert code == 0
     assert out.endswith("1 file checked: 1 info.\n")
@@ -164,7 +166,9 @@ def test_github_format(write_scene, capsys, monkeypatch):
 
 
 def test_github_notice_for_info_and_escaping(write_scene, capsys, monkeypatch):
-    path = write_scene("version: 1\nsounds: {spare: builtin:hold-music}\nlayers: {bed: spare.wav}\n", "a,b:c.yaml")
+    path = write_scene(
+        "version: 1\nsounds: {spare: builtin:hold-music}\nlayers: {bed: spare.wav}\n", "a,b:c.yaml"
+    )
     monkeypatch.chdir(path.parent)
     _, out, _ = run(capsys, "a,b:c.yaml", "--no-assets", "--format", "github")
     assert out.startswith("::notice file=a%2Cb%3Ac.yaml,line=2,col=10,title=SC503::")
