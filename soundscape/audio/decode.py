@@ -53,10 +53,35 @@ FORMATS_HINT = "soundscape reads wav, mp3, ogg/vorbis, opus, flac, aac/m4a, webm
 # engine's limiter.
 _RAW_FLOAT_CODECS = ("pcm_f16le", "pcm_f24le", "pcm_f32le", "pcm_f32be", "pcm_f64le", "pcm_f64be")
 
-# How much shorter than its header promises a file may decode before we call it truncated:
-# codecs trim priming and padding differently, so allow a little.
+# How much shorter than its header promises a file may decode before we call it damaged:
+# lossy codecs trim priming and padding differently, so allow a little; lossless containers
+# state their exact length (FLAC's decoder silently skips a frame whose CRC fails, so this
+# is the only way to notice a damaged FLAC file).
 _TRUNCATION_SLACK_S = 0.1
 _TRUNCATION_SLACK_FRACTION = 0.02
+_EXACT_LENGTH_FORMATS = ("flac", "wav", "w64", "aiff", "caf")
+_EXACT_SLACK_S = 0.002
+
+# Signatures of the formats above at the start of a file (after any ID3 tag), used only to
+# word errors: a file without any of them is reported as "not audio" rather than with
+# whatever FFmpeg made of it when it guessed a format from the extension.
+_MAGIC = (
+    b"RIFF",
+    b"RIFX",
+    b"RF64",
+    b"riff",
+    b"FORM",
+    b"caff",
+    b".snd",
+    b"OggS",
+    b"fLaC",
+    b"\x1aE\xdf\xa3",
+    b"wvpk",
+    b"MAC ",
+    b"TTA1",
+    b"#!AMR",
+    b"ID3",
+)
 
 
 @dataclass(frozen=True)
@@ -91,12 +116,15 @@ def check_file(path: Path, limits: Limits) -> int:
     return st.st_size
 
 
-def too_long(path: Path, seconds: float, limits: Limits) -> AssetError:
-    return AssetError(
-        str(path),
-        f"audio is {seconds:.1f} s long, above the {limits.max_seconds:g} s limit for a clip",
-        hint="trim the file or raise the clip duration limit",
+def too_long(path: Path, seconds: float, limits: Limits, *, stopped: bool = False) -> AssetError:
+    """The error for a clip over the duration limit (``stopped``: we quit decoding early)."""
+    length = (
+        f"audio is longer than the {limits.max_seconds:g} s limit for a clip "
+        f"(decoding stopped at {seconds:.1f} s)"
+        if stopped
+        else f"audio is {seconds:.1f} s long, above the {limits.max_seconds:g} s limit for a clip"
     )
+    return AssetError(str(path), length, hint="trim the file or raise the clip duration limit")
 
 
 def decode_file(
@@ -111,8 +139,16 @@ def decode_file(
         raise ValueError(f"channels must be 1 or 2, got {channels}")
     limits = limits or Limits()
     size = check_file(path, limits)
-    _check_riff_header(path, size)
-    return _Decoder(path, rate, channels, limits).run()
+    try:
+        _check_riff_header(path, size)
+        return _Decoder(path, rate, channels, limits).run()
+    except AssetError as e:
+        kind = _not_audio(path)
+        if kind is None or "limit" in e.reason or "not in an audio format" in e.reason:
+            raise
+        raise AssetError(
+            str(path), f"is not an audio file (it contains {kind})", hint=FORMATS_HINT
+        ) from None
 
 
 class _Decoder:
@@ -129,6 +165,7 @@ class _Decoder:
         self.total = 0
         self.nonfinite = 0
         self.clipped = 0
+        self.declared: float | None = None
 
     def run(self) -> np.ndarray:
         import av  # local: keeps `soundscape --help` fast
@@ -147,7 +184,7 @@ class _Decoder:
                     "its audio codec cannot be decoded by this build of PyAV",
                     hint="convert it to FLAC, Ogg/Vorbis or WAV",
                 )
-            declared = _declared_seconds(container, stream, self.path)
+            declared = self.declared = _declared_seconds(container, stream, self.path)
             if declared is not None and declared > self.limits.max_seconds + 1.0:
                 raise too_long(self.path, declared, self.limits)
             self._decode(av, container, stream)
@@ -164,11 +201,17 @@ class _Decoder:
         got = self.total / self.rate
         if declared is not None:
             missing = declared - got
-            if missing > max(_TRUNCATION_SLACK_S, _TRUNCATION_SLACK_FRACTION * declared):
+            exact = container.format.name in _EXACT_LENGTH_FORMATS
+            slack = (
+                _EXACT_SLACK_S
+                if exact
+                else max(_TRUNCATION_SLACK_S, _TRUNCATION_SLACK_FRACTION * declared)
+            )
+            if missing > slack:
                 raise AssetError(
                     self.p,
-                    f"file is truncated: its header promises {declared:.2f} s of audio "
-                    f"but only {got:.2f} s is there",
+                    f"file is damaged or truncated: its header promises {declared:.2f} s of "
+                    f"audio but only {got:.2f} s decodes",
                     hint="re-export or re-download the file",
                 )
         data = np.concatenate(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
@@ -226,7 +269,7 @@ class _Decoder:
                 for out in resampler.resample(frame):
                     self._add(out, n_in, matrix)
                 if self.total > self.max_frames:
-                    raise too_long(self.path, self.total / self.rate, self.limits)
+                    raise too_long(self.path, self.total / self.rate, self.limits, stopped=True)
             if resampler is not None:
                 for out in resampler.resample(None):
                     self._add(out, n_in, matrix)
@@ -235,17 +278,17 @@ class _Decoder:
         except av.error.EOFError:
             raise AssetError(
                 self.p,
-                f"file is truncated: it ends in the middle of the audio at {self._at()}",
+                f"file is truncated: it ends in the middle of the audio at {self._at()}{self._of()}",
                 hint="re-export or re-download the file",
             ) from None
         except (av.error.FFmpegError, ValueError) as e:
             raise AssetError(
                 self.p,
-                f"corrupt audio data at {self._at()} ({_reason(e)})",
+                f"corrupt audio data at {self._at()}{self._of()} ({_reason(e)})",
                 hint="re-export or re-encode the file",
             ) from None
         if self.total > self.max_frames:
-            raise too_long(self.path, self.total / self.rate, self.limits)
+            raise too_long(self.path, self.total / self.rate, self.limits, stopped=True)
 
     def _add(self, out: Any, n_in: int, matrix: np.ndarray | None) -> None:
         block = out.to_ndarray().reshape(-1, n_in)
@@ -275,11 +318,35 @@ class _Decoder:
     def _at(self) -> str:
         return f"{self.total / self.rate:.2f} s"
 
+    def _of(self) -> str:
+        return f" of the {self.declared:.2f} s its header promises" if self.declared else ""
+
 
 def _reason(e: BaseException) -> str:
     """FFmpeg's own words, without errno numbers and call names."""
     text = getattr(e, "strerror", None) or str(e) or type(e).__name__
     return str(text).rstrip(".")
+
+
+def _not_audio(path: Path) -> str | None:
+    """``"text"`` or ``"unrecognised binary data"`` if no audio signature opens the file."""
+    try:
+        with path.open("rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None
+    if head.startswith(_MAGIC) or head[4:8] == b"ftyp":  # ftyp: MP4/M4A/MOV
+        return None
+    if len(head) >= 2 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0:  # MPEG audio / ADTS
+        return None
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError as e:
+        if e.start < len(head) - 3:  # not just a character cut at the end of the sample
+            return "unrecognised binary data"
+        text = head[: e.start].decode("utf-8")
+    printable = sum(c.isprintable() or c in "\r\n\t" for c in text)
+    return "text" if printable >= 0.95 * len(text) else "unrecognised binary data"
 
 
 def _declared_seconds(container: Any, stream: Any, path: Path) -> float | None:
