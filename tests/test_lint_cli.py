@@ -275,3 +275,30 @@ def test_linting_does_not_import_livekit_agents(write_scene):
     )
     assert res.returncode == 0, res.stderr
     assert "[SC205]" in res.stdout
+
+
+def test_control_characters_in_a_scene_cannot_reach_the_terminal(write_scene, capsys):
+    path = write_scene(
+        'version: 1\nstates: {idle: {}}\ntransitions:\n  - {on: "agent.\\e[2Jx", to: idle}\n'
+    )
+    code, out, _ = run(capsys, path, "--color", "never")
+    assert code == 1
+    assert "\x1b" not in out
+    assert "unknown event 'agent.\\x1b[2Jx'" in out
+    assert '  4 |   - {on: "agent.\\e[2Jx", to: idle}\n' in out  # the YAML escape as written
+
+
+def test_odd_sources_are_reported_not_raised(write_scene, capsys):
+    path = write_scene(
+        'version: 1\nlayers:\n  a: "bad\\0name.wav"\n  b: /dev/null\n  c: {source: /}\n'
+    )
+    code, out, _ = run(capsys, path, "--format", "json")
+    diags = json.loads(out)["diagnostics"]
+    assert code == 1
+    assert [(d["line"], d["col"], d["code"]) for d in diags] == [
+        (3, 6, "SC402"),
+        (4, 6, "SC402"),
+        (5, 15, "SC402"),
+    ]
+    assert diags[0]["message"].startswith("audio file 'bad\\x00name.wav' cannot be used")
+    assert diags[1]["message"] == "audio file '/dev/null' cannot be used: not a regular file"

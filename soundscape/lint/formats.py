@@ -70,19 +70,31 @@ def text(report: Report, *, color: bool = False) -> str:
     out: list[str] = []
     for d in report.diagnostics:
         out.append(
-            f"{paint(f'{_rel(d.pos.file)}:{d.pos.line}:{d.pos.col}', 'bold')}: {paint(d.severity, d.severity)}: {d.message} "
+            f"{paint(_safe(f'{_rel(d.pos.file)}:{d.pos.line}:{d.pos.col}'), 'bold')}: "
+            f"{paint(d.severity, d.severity)}: {_safe(d.message)} "
             f"{paint(f'[{d.code}]', 'dim')}"
         )
         src = report.line(d.pos.file, d.pos.line)
         if src is not None:
+            src = _safe_line(src)
             num = str(d.pos.line)
             pad = " " * len(num)
             out.append(f"  {paint(num + ' |', 'dim')} {src}")
             out.append(f"  {paint(pad + ' |', 'dim')} {caret(src, d.pos.col, paint, d.severity)}")
         if d.hint:
-            out.append(f"  {paint('hint', 'bold')}: {d.hint}")
+            out.append(f"  {paint('hint', 'bold')}: {_safe(d.hint)}")
     out.append(summary(report))
     return "\n".join(out) + "\n"
+
+
+def _safe(s: str) -> str:
+    """Escape control characters so a hostile scene cannot drive the terminal."""
+    return "".join(c if c.isprintable() or c == "\t" else repr(c)[1:-1] for c in s)
+
+
+def _safe_line(s: str) -> str:
+    """Like `_safe`, but one column per character so the caret still lines up."""
+    return "".join(c if c.isprintable() or c == "\t" else "\ufffd" for c in s)
 
 
 def caret(src: str, col: int, paint: Callable[[str, str], str], style: str) -> str:

@@ -58,6 +58,12 @@ class Analysis:
         return self.problem is None
 
 
+def shown(source: str) -> str:
+    """A source string safe to print: control characters escaped, long ones shortened."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in source)
+    return text if len(text) <= 120 else text[:80] + "…" + text[-30:]
+
+
 def source_path(ctx: Context, path: PathKey) -> PathKey:
     """Where a source is written: the value itself in shorthand form, else its `source` key."""
     return path if isinstance(ctx.merged.data_at(path), str) else (*path, "source")
@@ -105,7 +111,7 @@ def _base_dir(scene: Scene) -> Path:
 
 # --- analysis ----------------------------------------------------------------------
 
-_cache: dict[tuple[str, int, int, float, float | None], Analysis] = {}
+_cache: dict[tuple[int, int, int, int, float, float | None], Analysis] = {}
 _lock = threading.Lock()
 
 
@@ -116,11 +122,11 @@ def analyze(ref: SourceRef) -> Analysis:
         st = file.stat()
     except FileNotFoundError:
         return Analysis("missing", "file not found")
-    except OSError as e:
-        return Analysis("undecodable", f"cannot read: {e.strerror or e}")
+    except (OSError, ValueError) as e:  # ValueError: a NUL byte in the path
+        return Analysis("undecodable", f"cannot read: {getattr(e, 'strerror', None) or e}")
     trim_start = ref.trim.start if ref.trim else 0.0
     trim_end = ref.trim.end if ref.trim else None
-    key = (str(file.resolve()), st.st_mtime_ns, st.st_size, trim_start, trim_end)
+    key = (st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, trim_start, trim_end)
     with _lock:
         hit = _cache.get(key)
     if hit is None:

@@ -26,5 +26,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         else:
             hint = "paths are relative to the scene file that names them; check the spelling"
         yield ctx.at(
-            ref.path, f"audio file '{ref.source}' not found (looked at {ref.file})", hint=hint
+            ref.path,
+            f"audio file '{_assets.shown(ref.source)}' not found (looked at {_assets.shown(str(ref.file))})",
+            hint=hint,
         )

@@ -21,7 +21,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             continue
         yield ctx.at(
             ref.path,
-            f"audio file '{ref.source}' cannot be used: {a.reason}",
-            hint="re-export it as WAV, FLAC, Ogg/Vorbis, Opus, MP3 or AAC; "
+            f"audio file '{_assets.shown(ref.source)}' cannot be used: {a.reason}",
+            hint="point `source` at an audio file"
+            if a.reason == "not a regular file"
+            else "re-export it as WAV, FLAC, Ogg/Vorbis, Opus, MP3 or AAC; "
             "`ffprobe FILE` shows what it really contains",
         )

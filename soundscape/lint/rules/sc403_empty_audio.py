@@ -22,7 +22,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         trimmed = "trim" in a.reason
         yield ctx.at(
             ref.path,
-            f"audio file '{ref.source}' has no audio: {a.reason}",
+            f"audio file '{_assets.shown(ref.source)}' has no audio: {a.reason}",
             hint="fix the `trim` so it lies inside the file"
             if trimmed
             else "re-export the file; it holds no samples",

@@ -27,7 +27,7 @@ def check(ctx: Context) -> Iterator[Finding]:
         part = " (the trimmed part)" if ref.trim is not None else ""
         yield ctx.at(
             ref.path,
-            f"audio file '{ref.source}'{part} is silent: it peaks at {level}, "
+            f"audio file '{_assets.shown(ref.source)}'{part} is silent: it peaks at {level}, "
             f"below {THRESHOLD_DB:g} dBFS",
             hint="check it is the right file (or the right `trim`); normalize it so it peaks "
             "near -1 dBFS and set its level with `gain`",

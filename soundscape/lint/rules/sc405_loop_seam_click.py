@@ -55,7 +55,7 @@ def check(ctx: Context) -> Iterator[Finding]:
             need_ms = max(10, -(-need_ms // 5) * 5)
             yield ctx.at(
                 _where(ctx, path, p),
-                f"{_describe(path)} loops '{ref.source}' with a click at the seam: the jump from "
+                f"{_describe(path)} loops '{_assets.shown(ref.source)}' with a click at the seam: the jump from "
                 f"its last sample to its first ({a.seam_jump:.3f}) is {times} the material's own "
                 f"largest steps, and a {p.crossfade * 1000:g} ms crossfade does not hide it",
                 hint=f"set `crossfade: {need_ms}ms` or more, or cut the file so its end meets "

@@ -39,7 +39,9 @@ def check(ctx: Context) -> Iterator[Finding]:
             if scene.master.gain != 1.0
             else ""
         )
-        where: PathKey = ("states", sname) if scene.states else ("layers",)
+        where: PathKey = ("states", sname)
+        if not scene.states:  # one implicit state: point at what plays in it
+            where = ("layers",) if scene.layers else ("scatter",)
         yield ctx.at(
             where,
             f"in state '{sname}' the peaks of everything that can play at once sum to "
