@@ -114,6 +114,11 @@ class Soundscape:
     def running(self) -> bool:
         return self._status == "running"
 
+    async def wait_closed(self) -> None:
+        """Return once the scape has stopped (after `aclose()` or its session closing)."""
+        if self._closed_fut is not None:
+            await asyncio.shield(self._closed_fut)
+
     @property
     def audio_source(self) -> rtc.AudioSource | None:
         """The `rtc.AudioSource` being fed (None with a frame sink or when not started)."""
