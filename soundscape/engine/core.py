@@ -46,6 +46,7 @@ class _Snapshot:
     ducked: bool
     limiter_db: float
     counters: tuple[int, int]
+    prev_state: str | None
 
 
 class Engine:
@@ -190,6 +191,7 @@ class Engine:
             self._ducked,
             self._limiter.gain_db,
             (self._seq, self._next_handle),
+            self._prev_state,
         )
 
     def restore(self, snap: object) -> None:
@@ -207,6 +209,7 @@ class Engine:
         self._ducked = snap.ducked
         self._limiter.gain_db = snap.limiter_db
         self._seq, self._next_handle = snap.counters
+        self._prev_state = snap.prev_state
 
     # ------------------------------------------------ machine host (called by SceneMachine)
 
