@@ -602,3 +602,73 @@ def test_every_rule_has_a_docs_section_with_its_severity_example_fix_and_silence
         body = sections[f"{r.code} {r.name}"]
         assert f"**Severity:** {r.severity}" in body, r.code
         assert "```" in body and "**Fix:**" in body and "**Silence:**" in body, r.code
+
+
+# --- robustness -------------------------------------------------------------------
+
+_SEED_SCENE = """\
+version: 1
+follow_agent: false
+sounds:
+  bed: builtin:office-ambience
+  tick: {variants: [builtin:keyboard-typing, {source: builtin:keyboard-typing2, weight: 2}], silence: 0.2}
+layers:
+  room: {sound: bed, gain: -12 dB, crossfade: 0s}
+states:
+  idle: {layers: {room: 0.3}}
+  busy:
+    cues: [{sound: tick, loop: true}]
+    after: {0s: {goto: idle}, 5s: {play: tick}}
+transitions:
+  - {on: tool.started, when: {tool: x}, to: busy}
+  - {on: trigger.ping, from: [busy], to: idle}
+triggers: {ping: {fields: {who: someone}}}
+scatter:
+  s: {sound: tick, interval: [1s, 3s], states: [busy]}
+"""
+
+
+def test_mutated_scenes_never_crash_a_rule(tmp_path: Path):
+    """Random edits of a scene using every rule's inputs: only diagnostics, inside the file."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    lines = _SEED_SCENE.splitlines()
+    tokens = ["0s", "-1", "busy", "idle", "'*'", "{}", "[]", "null", "tick", "1e9", "x:", "🙂"]
+    path = tmp_path / "m.yaml"
+
+    @settings(max_examples=150, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(
+        st.lists(
+            st.tuples(
+                st.integers(0, len(lines) - 1),
+                st.sampled_from(["drop", "dup", "swap", "token"]),
+                st.sampled_from(tokens),
+                st.integers(0, 120),
+            ),
+            max_size=4,
+        )
+    )
+    def check(edits: list[tuple[int, str, str, int]]) -> None:
+        out = list(lines)
+        for i, op, tok, col in edits:
+            i %= len(out) or 1
+            if not out:
+                break
+            if op == "drop":
+                del out[i]
+            elif op == "dup":
+                out.insert(i, out[i])
+            elif op == "swap":
+                out[i], out[-1] = out[-1], out[i]
+            else:
+                c = min(col, len(out[i]))
+                out[i] = out[i][:c] + tok + out[i][c:]
+        text = "\n".join(out) + "\n"
+        path.write_text(text, encoding="utf-8")
+        n = len(text.splitlines())
+        for d in lint_file(path, LintOptions(assets=False)):
+            assert "internal error" not in d.message, d
+            assert 1 <= d.pos.line <= n + 1 and d.pos.col >= 1, d
+
+    check()
