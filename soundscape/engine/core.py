@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import logging
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -58,6 +59,8 @@ class Engine:
         self.plan = plan
         self.rate = plan.rate
         self.channels = plan.channels
+        if int(block) <= 0:
+            raise ValueError(f"block must be a positive number of frames, got {block}")
         self.block = int(block)
         self.seed = seed
         self.position = 0
@@ -98,6 +101,10 @@ class Engine:
         self, event: str, fields: Mapping[str, Any] | None = None, *, at: int | None = None
     ) -> None:
         """Queue ``event`` to apply at sample ``at`` (default / past: the current position)."""
+        if not isinstance(event, str):
+            raise TypeError(f"an event name is a string like 'agent.thinking', got {event!r}")
+        if fields is not None and not isinstance(fields, Mapping):
+            raise TypeError(f"event fields must be a mapping, got {type(fields).__name__}")
         t = self.position if at is None or at < self.position else int(at)
         self._push(t, "event", (event, dict(fields or {})))
 
@@ -116,6 +123,9 @@ class Engine:
         ``what`` is a scene sound name, a file path, 'builtin:NAME' or a `StreamSource`.
         The voice is not stopped by state changes; stop it with `stop`.
         """
+        for label, value in (("gain", gain), ("fade_in", fade_in), ("fade_out", fade_out or 0.0)):
+            if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
+                raise ValueError(f"play(): {label} must be a finite number >= 0, got {value!r}")
         t = self.position if at is None or at < self.position else int(at)
         fo = fade_samples(fade_out or 0.0, self.rate)
         if isinstance(what, StreamSource):
@@ -142,6 +152,10 @@ class Engine:
 
     def stop(self, handle: int, *, fade: float | None = None, at: int | None = None) -> None:
         """Stop a voice with ``fade`` seconds (default: its own fade_out), at sample ``at``."""
+        if fade is not None and not (
+            isinstance(fade, int | float) and math.isfinite(fade) and fade >= 0
+        ):
+            raise ValueError(f"stop(): fade must be a finite number >= 0 or None, got {fade!r}")
         t = self.position if at is None or at < self.position else int(at)
         if t > self.position:
             self._push(t, "stop", (handle, fade))
@@ -149,7 +163,10 @@ class Engine:
         self._stop_handle(handle, fade, t)
 
     def stop_all(self, *, fade: float | None = None, at: int | None = None) -> None:
-        """Fade every voice out (each with its own fade_out unless ``fade`` is given)."""
+        """Fade every playing voice out (each with its own fade_out unless ``fade`` is given).
+
+        States, timers and scatter keep running: a later entry or timer starts new cues.
+        """
         for h in list(self._voices):
             self.stop(h, fade=fade, at=at)
 
@@ -159,6 +176,9 @@ class Engine:
 
     def render(self, frames: int) -> np.ndarray:
         """The next ``frames`` frames: float32 (frames, channels), after master gain and limiter."""
+        if not isinstance(frames, int | np.integer) or frames < 0:
+            raise ValueError(f"render() takes a number of frames >= 0, got {frames!r}")
+        frames = int(frames)
         out = np.zeros((frames, self.channels), dtype=np.float32)
         pos0 = s = self.position
         end = pos0 + frames
