@@ -9,6 +9,7 @@ before they cost memory.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.reader import ReaderError
 
 from ..errors import Diagnostic, Pos, SceneError
 
@@ -25,6 +27,7 @@ MAX_NODES = 50_000
 MAX_DEPTH = 64
 
 PathKey = tuple[str | int, ...]
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")  # YAML 1.2's line breaks (not NEL, LS or PS)
 
 
 @dataclass
@@ -136,6 +139,19 @@ def parse(text: str, file: str) -> Document:
         raise SceneError(
             [Diagnostic(pos, f"YAML syntax error: {msg}", code="SC001", hint=hint)]
         ) from None
+    except ReaderError as e:
+        # A character YAML forbids (e.g. a control character): point at it.
+        at = e.position if isinstance(e.position, int) else 0
+        line = len(_LINE_BREAK.findall(text, 0, at)) + 1
+        col = at - max(text.rfind("\n", 0, at), text.rfind("\r", 0, at))
+        raise SceneError.single(
+            file,
+            f"YAML syntax error: character {_codepoint(e.character)} is not allowed in YAML",
+            code="SC001",
+            hint="remove it, or write it as an escape inside double quotes",
+            line=line,
+            col=col,
+        ) from None
     except (YAMLError, RecursionError, ValueError) as e:
         raise SceneError.single(file, f"YAML syntax error: {e}", code="SC001") from None
     doc = Document(file=file, data=None, text=text)
@@ -145,6 +161,11 @@ def parse(text: str, file: str) -> Document:
     builder = _Builder(doc)
     doc.data = builder.build(node, (), 0)
     return doc
+
+
+def _codepoint(ch: object) -> str:
+    code = ch if isinstance(ch, int) else ord(ch) if isinstance(ch, str) and len(ch) == 1 else None
+    return f"U+{code:04X}" if code is not None else repr(ch)
 
 
 def load_document(path: Path) -> Document:
@@ -188,6 +209,24 @@ class _Builder:
     ) -> SceneError:
         return SceneError([Diagnostic(_pos(self.doc.file, node), msg, code=code, hint=hint)])
 
+    def text(self, node: ScalarNode) -> str:
+        """The scalar's text; escapes like "\\ud83d\\ude00" become the character they pair into."""
+        value = str(node.value)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            # YAML's \u escapes can spell UTF-16 surrogates; a lone one is no character
+            # at all and would break every later encode, so refuse it here.
+            try:
+                return value.encode("utf-16", "surrogatepass").decode("utf-16")
+            except UnicodeDecodeError:
+                raise self.fail(
+                    node,
+                    "invalid character escape: a lone UTF-16 surrogate (\\ud800-\\udfff)",
+                    hint="write the character itself, or its full \\U0001XXXX escape",
+                ) from None
+        return value
+
     def build(self, node: Node, path: PathKey, depth: int) -> Any:
         self.count += 1
         if self.count > MAX_NODES:
@@ -201,6 +240,7 @@ class _Builder:
         self.doc.values[path] = _pos(self.doc.file, node)
         if isinstance(node, ScalarNode):
             if str(node.tag) in _CORE_TAGS or str(node.tag) == "!":
+                node.value = self.text(node)
                 return _scalar(node)
             raise self.fail(
                 node,
@@ -233,7 +273,7 @@ class _Builder:
         for knode, vnode in own:
             if not isinstance(knode, ScalarNode):
                 raise self.fail(knode, "mapping keys must be plain text")
-            key = str(knode.value)
+            key = self.text(knode)
             kpos = _pos(self.doc.file, knode)
             if key in seen:
                 raise SceneError(
