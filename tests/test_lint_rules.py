@@ -401,6 +401,28 @@ def test_default_cue_crossfade_hides_the_seam(write_scene: WriteScene, seam_file
     assert at(lint(path), "SC405") == [(6, 48)]
 
 
+@pytest.mark.parametrize("crossfade", ["0s", "0.05ms", "1ms", "10ms", "50ms"])
+def test_seam_warning_agrees_with_what_the_engine_plays(
+    write_scene: WriteScene, seam_files: Path, crossfade: str
+):
+    """Lint warns exactly when the engine's loop really has a step far beyond the material's."""
+    loops = pytest.importorskip("soundscape.engine.loops")
+    from soundscape.lint.rules.sc405_loop_seam_click import FACTOR
+    from soundscape.scene.units import parse_duration
+
+    x = sine(440, 0.2503).astype(np.float32)[:, None]
+    x = np.round(x * 32767) / 32767  # what the 16-bit file holds
+    buf = loops.loop_buffer(x, round(parse_duration(crossfade) * RATE))
+    played = np.concatenate([buf, buf])[:, 0]  # two passes: the seam is inside
+    own = np.percentile(np.abs(np.diff(x[:, 0])), 99.9)
+    clicks = np.abs(np.diff(played)).max() > FACTOR * own
+
+    path = write_scene(f"version: 1\nlayers:\n  hum: {{source: cut.wav, crossfade: {crossfade}}}\n")
+    warned = bool(at(lint(path), "SC405"))
+    assert warned == clicks
+    assert warned == (crossfade in ("0s", "0.05ms"))
+
+
 def test_seam_of_noise_does_not_click(write_scene: WriteScene, tmp_path: Path):
     rng = np.random.default_rng(7)
     write_wav(tmp_path / "noise.wav", rng.uniform(-0.3, 0.3, RATE))

@@ -24,13 +24,15 @@ FLOOR = 10 ** (-50 / 20)
 
 
 def residual_step(jump: float, crossfade_s: float, frames: int) -> float:
-    """The largest per-sample step the seam leaves after an equal-power crossfade.
+    """The largest per-sample step the seam leaves after the engine's crossfade.
 
-    A crossfade over C samples turns a jump J into a ramp whose steepest step is
-    about J·π/(2C) (the slope of sin/cos); no crossfade leaves J itself.
+    Like `soundscape.engine.loops.loop_buffer`: the crossfade is ``round(crossfade · rate)``
+    samples, at most half the clip, and none below 2 samples. A crossfade over C samples
+    turns a jump J into a ramp whose steepest step is J/C (linear law, for correlated
+    ends) or about J·π/(2C) (equal-power, the steeper one, used here to stay safe).
     """
-    c = min(crossfade_s * _assets.RATE, frames / 2)
-    return jump * min(1.0, math.pi / (2 * c)) if c >= 1 else jump
+    c = min(round(crossfade_s * _assets.RATE), frames // 2)
+    return jump if c < 2 else jump * min(1.0, math.pi / (2 * c))
 
 
 def check(ctx: Context) -> Iterator[Finding]:
