@@ -42,6 +42,10 @@ class Voice:
     source: str | None = None
     started: bool = False
     end_sample: int = 0  # first sample after the voice ended (valid once it has)
+    _key: tuple[object, ...] = ()
+    _steady_at: int = 0
+    _steady_until: int = 0
+    _steady: float = 0.0
 
     def clone(self) -> Voice:
         return copy.copy(self)
@@ -89,6 +93,17 @@ class Voice:
         return done
 
     def _gain(self, t: int, m: int) -> float | np.ndarray:
+        # Most of the time no ramp is moving: answer from a cache keyed by the ramps.
+        # Steady = after the fade, level and duck ramps ended and before a one-shot's tail.
+        key = (self.fade, self.level, self.duck, self.tail, self.gain)
+        if key != self._key:
+            self._key = key
+            self._steady_at = max(self.fade.end, self.level.end, self.duck.end)
+            self._steady_until = (1 << 62) if self.tail is None else self.tail.t0
+            tail = 1.0 if self.tail is None else self.tail.a
+            self._steady = self.gain * self.fade.b * self.level.b * self.duck.b * tail
+        if self._steady_at <= t and t + m <= self._steady_until:
+            return self._steady
         g: float | np.ndarray = self.gain
         for r in (self.fade, self.level, self.duck, self.tail):
             if r is None:
