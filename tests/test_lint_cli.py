@@ -302,3 +302,16 @@ def test_odd_sources_are_reported_not_raised(write_scene, capsys):
     ]
     assert diags[0]["message"].startswith("audio file 'bad\\x00name.wav' cannot be used")
     assert diags[1]["message"] == "audio file '/dev/null' cannot be used: not a regular file"
+
+
+def test_list_rules_as_json(capsys):
+    code, out, _ = run(capsys, "--list-rules", "--format", "json")
+    rows = json.loads(out)
+    assert code == 0
+    assert rows[0] == {
+        "code": ALL_RULES[0].code,
+        "name": ALL_RULES[0].name,
+        "severity": ALL_RULES[0].severity,
+        "summary": ALL_RULES[0].summary,
+    }
+    assert {r["code"] for r in rows} >= {"SC205", "SC301", "SC303", "SC405", "SC501", "SC503"}

@@ -16,6 +16,11 @@ from typing import TextIO
 
 
 def add_parser(p: argparse.ArgumentParser) -> None:
+    p.epilog = (
+        "Exit status: 0 clean, 1 errors (or warnings with --strict), 2 usage or I/O problems. "
+        "Silence one finding with a comment on its line or the line above: "
+        "'# soundscape: disable=SC301'. Rules: docs/lint-rules.md."
+    )
     p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="scene files or folders")
     p.add_argument(
         "--format",
