@@ -226,7 +226,7 @@ class _Decoder:
         except av.error.EOFError:
             raise AssetError(
                 self.p,
-                "file is truncated: it ends inside its header",
+                "file is truncated or damaged: it ends before the data its header describes",
                 hint="re-export or re-download the file",
             ) from None
         except av.error.InvalidDataError:
