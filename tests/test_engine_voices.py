@@ -177,3 +177,11 @@ def test_stream_channel_mismatch_is_refused() -> None:
     eng = _engine()
     with pytest.raises(ValueError, match="2 channel"):
         eng.play(StreamSource(2))
+
+
+def test_a_loop_shorter_than_a_block_still_loops_exactly() -> None:
+    ramp = (np.arange(7, dtype=np.float32) / 10)[:, None]  # 7 samples, too short to crossfade
+    scene = "version: 1\nlayers:\n  l: {source: r.wav, fade_in: 0, crossfade: 0}\n"
+    eng = scene_engine(scene, {"r.wav": ramp})
+    out = np.concatenate([eng.render(480), eng.render(1000), eng.render(3)])[:, 0]
+    np.testing.assert_allclose(out[240:], np.tile(ramp[:, 0], 300)[240 : out.size], atol=1e-7)

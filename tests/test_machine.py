@@ -191,3 +191,25 @@ def test_goto_cycle_with_zero_delay_does_not_hang() -> None:
     eng = scene_engine(scene, {})
     eng.render(R // 10)
     assert eng.state in ("a", "b")
+
+
+def test_when_with_a_list_matches_any_of_its_values() -> None:
+    scene = """
+    version: 1
+    states:
+      idle: {}
+      busy: {}
+    transitions:
+      - {on: tool.started, when: {tool: [lookup, search]}, to: busy}
+      - {on: tool.ended, to: idle}
+    """
+    eng = scene_engine(scene, {})
+    for tool, expected in (("search", "busy"), ("weather", "idle"), ("lookup", "busy")):
+        eng.post("tool.ended")
+        eng.post("tool.started", {"tool": tool})
+        eng.render(10)
+        assert eng.state == expected, tool
+    eng.post("tool.ended")
+    eng.post("tool.started", {})  # the field is missing: the guard fails
+    eng.render(10)
+    assert eng.state == "idle"

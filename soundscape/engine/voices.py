@@ -139,13 +139,12 @@ class Voice:
         if p + m <= size:
             self.pos = p + m
             return buf[p : p + m], m
-        # Wrap at the (pre-crossfaded) seam: a rare concatenation, once per loop length.
-        parts = [buf[p:]]
-        left = m - (size - p)
-        parts.extend([buf] * (left // size))
-        parts.append(buf[: left % size])
-        self.pos = left % size
-        return np.concatenate(parts), m
+        self.pos = (p + m) % size
+        if m <= size:
+            # Wrap at the (pre-crossfaded) seam: a rare concatenation, once per loop length.
+            return np.concatenate((buf[p:], buf[: p + m - size])), m
+        # A loop shorter than the segment (a tiny clip): gather by index.
+        return np.take(buf, np.arange(p, p + m) % size, axis=0), m
 
 
 def pan_gains(pan: float, channels: int) -> np.ndarray | None:
