@@ -315,3 +315,11 @@ def test_list_rules_as_json(capsys):
         "summary": ALL_RULES[0].summary,
     }
     assert {r["code"] for r in rows} >= {"SC205", "SC301", "SC303", "SC405", "SC501", "SC503"}
+
+
+def test_hidden_folders_are_skipped_and_files_linted_once(write_scene, tmp_path, capsys):
+    scene = write_scene(WARN_SCENE, "a.yaml")
+    write_scene(ERROR_SCENE, ".venv/pkg/broken.yaml")
+    code, out, _ = run(capsys, tmp_path, scene, "--no-assets", "--format", "json")
+    assert code == 0
+    assert json.loads(out)["files"] == [str(scene)]

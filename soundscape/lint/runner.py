@@ -129,16 +129,33 @@ def _silenced(d: Diagnostic, lines: list[str]) -> bool:
 
 
 def find_scenes(paths: Iterable[Path]) -> list[Path]:
-    """Scene files named directly, and ``*.yaml``/``*.yml`` files inside named folders."""
+    """Scene files named directly, and ``*.yaml``/``*.yml`` files inside named folders.
+
+    Hidden folders (``.git``, ``.venv``…) inside a named folder are skipped, and a file
+    named twice is linted once.
+    """
     out: list[Path] = []
     for p in paths:
         if p.is_dir():
             out.extend(
-                sorted(f for f in p.rglob("*") if f.suffix in SCENE_SUFFIXES and f.is_file())
+                sorted(
+                    f
+                    for f in p.rglob("*")
+                    if f.suffix in SCENE_SUFFIXES
+                    and f.is_file()
+                    and not any(part.startswith(".") for part in f.relative_to(p).parts[:-1])
+                )
             )
         else:
             out.append(p)
-    return out
+    seen: set[Path] = set()
+    unique = []
+    for f in out:
+        key = f.resolve()
+        if key not in seen:
+            seen.add(key)
+            unique.append(f)
+    return unique
 
 
 def rule_by_id(ident: str) -> Rule | None:
