@@ -223,3 +223,50 @@ def test_stereo_pan_places_a_voice() -> None:
     assert tone_level(out, 400, channel=1) < 1e-4
     assert tone_level(out, 400, channel=0) > 0.3
     assert tone_level(out, 800, channel=1) > tone_level(out, 800, channel=0) > 0.05
+
+
+def test_initial_state_level_applies_from_the_start_without_a_ramp() -> None:
+    scene = """
+    version: 1
+    layers:
+      room: {source: bed.wav, gain: 0.5, fade_in: 100ms, ramp: 2s}
+    states:
+      idle:
+        layers: {room: 0.1}
+    """
+    eng = scene_engine(scene, {"bed.wav": dc(1.0, 1.0)})
+    out = eng.render(R // 2)[:, 0]
+    assert out[4799] == pytest.approx(0.1, abs=1e-6)
+    assert out.max() == pytest.approx(0.1, abs=1e-6)
+
+
+def test_limiting_a_loud_cue_does_not_pump_the_bed() -> None:
+    clips = {"bed.wav": sine(200, 3.0, 0.3), "hit.wav": sine(1200, 0.25, 0.7)}
+    scene = """
+    version: 1
+    sounds: {hit: hit.wav}
+    layers:
+      bed: {source: bed.wav, fade_in: 0}
+    """
+    eng = scene_engine(scene, clips)
+    for k in range(8):
+        eng.play("hit", at=R // 4 + k * R // 2)
+    out = eng.render(5 * R)
+    assert peak(out) <= CEILING_1DB
+    # The sum peaks at 1.0 (1 dB over): the bed may dip by about that much, never more.
+    track = [tone_level(out[i : i + 2400], 200) for i in range(0, 5 * R - 2400, 2400)]
+    assert min(db(x) for x in track) > db(0.3) - 1.6
+    assert clicks(out, material_step=step_bound([(0.3, 200), (0.7, 1200)])) == []
+
+
+def test_a_failing_event_listener_does_not_break_rendering() -> None:
+    eng = scene_engine(LEVELS, {"bed.wav": dc(1.0, 1.0)})
+
+    def boom(_e: object) -> None:
+        raise RuntimeError("listener bug")
+
+    eng.on_event = boom
+    eng.post("agent.thinking")
+    out = eng.render(R)
+    assert eng.state == "thinking"
+    assert out[-1, 0] == pytest.approx(0.1, abs=1e-6)

@@ -245,7 +245,10 @@ class Engine:
             length = lp.ramp if ramp is None else ramp
             for v in self._voices.values():
                 if v.kind == "layer" and v.owner == lp.name and v.level.b != target:
-                    v.level = ramp_from(v.level, target, now, max(1, length), v.linear)
+                    if not v.started and v.start >= now:
+                        v.level = constant(target)  # not heard yet: start at the state's level
+                    else:
+                        v.level = ramp_from(v.level, target, now, max(1, length), v.linear)
         for sc in self.plan.scatter:
             allowed = sc.states is None or name in sc.states
             if not allowed:
@@ -283,7 +286,11 @@ class Engine:
 
     def _emit(self, kind: str, name: str, at: int, data: dict[str, Any]) -> None:
         if self.on_event is not None:
-            self.on_event(EngineEvent(kind, name, at, data))
+            try:
+                self.on_event(EngineEvent(kind, name, at, data))
+            except Exception:
+                # A listener's bug must not leave the engine half-way through a render.
+                log.exception("soundscape: on_event listener raised on %s %s", kind, name)
 
     def _next_due(self) -> int:
         t = self._queue[0][0] if self._queue else 1 << 62
