@@ -293,6 +293,23 @@ def test_disk_full_leaves_no_partial_files(
     assert left == []
 
 
+def test_a_stuck_lock_holder_does_not_stall_loading(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import fcntl
+
+    src = write_tone(tmp_path / "a.wav", 440)
+    disk = cache_mod.DiskCache(cache_dir)
+    entry = disk.entry(cache_mod.SourceId.of(src), RATE, 1)
+    entry.parent.mkdir(parents=True)
+    # Another open file description holding the entry's lock: a process that never finishes.
+    with open(entry.with_suffix(".lock"), "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        monkeypatch.setattr(cache_mod, "LOCK_TIMEOUT_S", 0.1)
+        clip = load_clip(src, RATE, 1)
+    assert np.array_equal(clip.samples, expected(src))
+
+
 # ---------------------------------------------------------------- several processes
 
 

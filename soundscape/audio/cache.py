@@ -25,6 +25,7 @@ import json
 import logging
 import os
 import tempfile
+import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +43,7 @@ ENV = "SOUNDSCAPE_CACHE_DIR"
 _OFF = {"off", "none", "no", "false", "0"}
 _SUBDIR = "clips-v1"
 _EDGE = 65536  # bytes hashed at each end of a source file
+LOCK_TIMEOUT_S = 60.0  # longest wait for another process decoding the same clip
 _warned: set[str] = set()
 
 
@@ -188,10 +190,12 @@ class DiskCache:
                     old.unlink()
 
     @contextlib.contextmanager
-    def locked(self, npy: Path) -> Iterator[None]:
+    def locked(self, npy: Path, timeout: float | None = None) -> Iterator[None]:
         """Hold an exclusive lock for this entry, so N processes starting at once decode once.
 
-        Best effort: without ``fcntl`` or a writable directory, runs unlocked.
+        Best effort: without ``fcntl`` or a writable directory, or when the holder has not
+        finished within ``timeout`` seconds (a stuck process must not stall every other
+        one), runs unlocked: the worst case is decoding twice.
         """
         try:
             import fcntl
@@ -202,7 +206,16 @@ class DiskCache:
             yield
             return
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)
+            deadline = time.monotonic() + (LOCK_TIMEOUT_S if timeout is None else timeout)
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except BlockingIOError:
+                    if time.monotonic() >= deadline:
+                        log.info("clip cache: %s is still locked; decoding anyway", npy)
+                        break
+                    time.sleep(0.02)  # asset loading, not the engine: the wall clock is fine
             yield
         finally:
             os.close(fd)  # releases the lock
