@@ -18,7 +18,7 @@ from typing import Literal
 from ...errors import AssetError
 from ...scene import sources as scene_sources
 from ...scene import walk
-from ...scene.model import Scene, Trim, Variant, _Plays
+from ...scene.model import Trim, Variant, _Plays
 from ...scene.yamlio import PathKey
 from ..rule import Context
 
@@ -87,8 +87,8 @@ def direct_sources(ctx: Context) -> Iterator[tuple[PathKey, _Plays, SourceRef]]:
 
 
 def all_sources(ctx: Context) -> list[SourceRef]:
-    refs = [r for *_, r in sound_sources(ctx)] + [r for *_, r in direct_sources(ctx)]
-    return refs
+    """Every source string written in the scene (used or not), where it is written."""
+    return [r for *_, r in sound_sources(ctx)] + [r for *_, r in direct_sources(ctx)]
 
 
 def played_variants(ctx: Context, p: _Plays) -> list[tuple[float, SourceRef]]:
@@ -102,11 +102,7 @@ def played_variants(ctx: Context, p: _Plays) -> list[tuple[float, SourceRef]]:
 
 
 def _ref(ctx: Context, path: PathKey, source: str, trim: Trim | None) -> SourceRef:
-    return SourceRef(path, source, scene_sources.resolve(source, _base_dir(ctx.scene)), trim)
-
-
-def _base_dir(scene: Scene) -> Path:
-    return scene.base_dir
+    return SourceRef(path, source, scene_sources.resolve(source, ctx.scene.base_dir), trim)
 
 
 # --- analysis ----------------------------------------------------------------------
