@@ -135,3 +135,27 @@ def test_delayed_stop_happens_at_its_sample() -> None:
     assert out[9999] == pytest.approx(0.5)
     assert 0 < out[10000] < 0.5
     assert out[10000 + 239 :].max() == 0.0
+
+
+def test_nan_frames_from_a_stream_do_not_poison_the_mix() -> None:
+    from soundscape.engine import StreamSource
+
+    eng = scene_engine(
+        "version: 1\nlayers:\n  b: {source: b.wav, fade_in: 0}\n", {"b.wav": dc(0.2, 1.0)}
+    )
+    src = StreamSource(1)
+    bad = np.full((4800, 1), np.nan, dtype=np.float32)
+    bad[::2] = np.inf
+    src.push(bad)
+    eng.play(src)
+    out = eng.render(9600)
+    assert np.isfinite(out).all()
+    assert np.abs(out).max() <= 10 ** (-1 / 20)
+
+
+def test_a_ceiling_above_full_scale_still_stops_at_full_scale() -> None:
+    scene = "version: 1\nmaster: {ceiling: '+6 dB'}\nlayers:\n  b: {source: b.wav, fade_in: 0, gain: '+6 dB'}\n"
+    eng = scene_engine(scene, {"b.wav": sine(300, 1.0, 0.9)})
+    out = eng.render(R)
+    assert np.abs(out).max() <= 1.0
+    assert np.abs(out).max() > 0.95

@@ -76,7 +76,8 @@ class Engine:
         self._ducked = False
         self._now = 0
         self._prev_state: str | None = None
-        self._limiter = Limiter(plan.ceiling, plan.rate)
+        # Never above full scale, whatever the scene's ceiling says (+6 dB is a valid level).
+        self._limiter = Limiter(min(plan.ceiling, 1.0), plan.rate)
         self._min_fade = fade_samples(0.0, self.rate)
         self._kill_fade = fade_samples(KILL_FADE_SECONDS, self.rate)
         self._started: list[Voice] = []

@@ -35,6 +35,9 @@ class StreamSource:
                 a = a.mean(axis=1, keepdims=True)
             else:
                 a = np.repeat(a[:, :1], self.channels, axis=1)
+        if not np.isfinite(a).all():
+            # One NaN from a broken decoder would poison the whole mix and the limiter.
+            a = np.nan_to_num(a, nan=0.0, posinf=1.0, neginf=-1.0)
         if a.shape[0]:
             self._chunks.append((self._pushed, a))
             self._pushed += a.shape[0]
