@@ -91,6 +91,11 @@ FORMATS = [
     ("u8.wav", None, "wav8", 1, (0, 0), 0.05),
     ("s24.wav", None, "wav24", 1, (0, 0), 0.01),
     ("f32.wav", "pcm_f32le", "wav", 1, (0, 0), 0.01),
+    ("f64.wav", "pcm_f64le", "wav", 1, (0, 0), 0.01),
+    ("s32.wav", "pcm_s32le", "wav", 1, (0, 0), 0.01),
+    ("alaw.wav", "pcm_alaw", "wav", 1, (0, 0), 0.1),  # 13-bit companding: ~38 dB SNR
+    ("lossless.m4a", "alac", "ipod", 2, (0, 0), 0.01),
+    ("flac-in.ogg", "flac", "ogg", 1, (0, 0), 0.01),
     ("stereo.flac", "flac", "flac", 2, (0, 0), 0.01),
     ("mono.mp3", "libmp3lame", "mp3", 1, (-1152, 1152), LOSSY_DB),
     ("vorbis.ogg", "vorbis", "ogg", 2, (-2048, 2048), LOSSY_DB),
