@@ -694,3 +694,70 @@ def test_mutated_scenes_never_crash_a_rule(tmp_path: Path):
             assert 1 <= d.pos.line <= n + 1 and d.pos.col >= 1, d
 
     check()
+
+
+# --- the reading, schema and reference rules, through the linter -----------------------
+
+_FIRST_RULES = [
+    (
+        "SC001",
+        "version: 1\nlayers:\n  room: {source: builtin:office-ambience, gain: [1, }\n",
+        3,
+        53,
+    ),
+    ("SC002", "version: 1\nsounds:\n  a: builtin:hold-music\n  a: builtin:chime\n", 4, 3),
+    ("SC004", "version: 1\nextends: missing/base.yaml\n", 2, 10),
+    (
+        "SC101",
+        "version: 1\nlayers:\n  room: {source: builtin:office-ambience, fade_inn: 2s}\n",
+        3,
+        43,
+    ),
+    (
+        "SC102",
+        "version: 1\nlayers:\n  room: {source: builtin:office-ambience, fade_in: 2}\n",
+        3,
+        52,
+    ),
+    (
+        "SC103",
+        "version: 1\nlayers:\n  room: {source: builtin:office-ambience, gain: 9 dB}\n",
+        3,
+        49,
+    ),
+    ("SC104", "layers:\n  room: builtin:office-ambience\n", 1, 1),
+    ("SC201", "version: 1\nlayers:\n  room: {sound: ofice}\n", 3, 17),
+    (
+        "SC202",
+        "version: 1\nstates: {idle: {}}\ntransitions:\n  - {on: agent.idle, to: idel}\n",
+        4,
+        28,
+    ),
+    ("SC203", "version: 1\nstates:\n  idle: {layers: {rom: 0.5}}\n", 3, 19),
+    (
+        "SC204",
+        "version: 1\nstates: {idle: {}}\ntransitions:\n  - {on: agent.thinkin, to: idle}\n",
+        4,
+        10,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("code", "text", "line", "col"), _FIRST_RULES, ids=[c[0] for c in _FIRST_RULES]
+)
+def test_reading_schema_and_reference_rules_fire_at_their_position(
+    write_scene: WriteScene, code: str, text: str, line: int, col: int
+):
+    path = write_scene(text)
+    diags = lint(path, assets=False)
+    assert [(d.pos.line, d.pos.col) for d in diags if d.code == code] == [(line, col)], [
+        str(d) for d in diags
+    ]
+
+
+def test_unreadable_scene_is_sc003(tmp_path: Path):
+    (tmp_path / "folder.yaml").mkdir()
+    (d,) = lint_file(tmp_path / "folder.yaml")
+    assert (d.code, d.pos.line, d.pos.col) == ("SC003", 1, 1)
+    assert "is a folder" in d.message
