@@ -731,7 +731,7 @@ _FIRST_RULES = [
         "SC202",
         "version: 1\nstates: {idle: {}}\ntransitions:\n  - {on: agent.idle, to: idel}\n",
         4,
-        28,
+        26,
     ),
     ("SC203", "version: 1\nstates:\n  idle: {layers: {rom: 0.5}}\n", 3, 19),
     (
