@@ -15,6 +15,8 @@ from typing import Any
 import av
 import numpy as np
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from soundscape.audio import Limits, decode_file, load_clip
 from soundscape.errors import AssetError
@@ -389,3 +391,69 @@ def test_load_clip_applies_limits_to_an_already_decoded_clip(
     assert load_clip(path, RATE, 1).duration == pytest.approx(3.0)
     with pytest.raises(AssetError, match=r"audio is 3\.0 s long, above the 1 s limit"):
         load_clip(path, RATE, 1, limits=Limits(max_seconds=1))
+
+
+def test_an_unexpected_pyav_failure_is_still_an_asset_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = write_wav(tmp_path / "ok.wav", tone(1000, 0.1, RATE), RATE)
+
+    def boom(*a: Any, **kw: Any) -> None:
+        raise RuntimeError("resampler exploded")
+
+    monkeypatch.setattr(av, "AudioResampler", boom)
+    assert "could not be decoded (RuntimeError: resampler exploded)" in _error(path)
+
+
+# ---------------------------------------------------------------- fuzzing
+
+
+FUZZ_SOURCES = [
+    ("f.wav", None, "wav16", 1),
+    ("f.flac", "flac", "flac", 1),
+    ("f.mp3", "libmp3lame", "mp3", 1),
+    ("f.ogg", "vorbis", "ogg", 2),
+    ("f.opus", "libopus", "ogg", 1),
+    ("f.m4a", "aac", "ipod", 1),
+]
+
+
+@pytest.fixture(scope="module")
+def fuzz_seeds(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    d = tmp_path_factory.mktemp("seeds")
+    return {
+        name: make(d, name, codec, fmt, tone(440, 0.5, RATE, channels=ch), RATE).read_bytes()
+        for name, codec, fmt, ch in FUZZ_SOURCES
+    }
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_damaged_files_decode_or_fail_cleanly(
+    fuzz_seeds: dict[str, bytes], tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    name = data.draw(st.sampled_from(sorted(fuzz_seeds)))
+    buf = bytearray(fuzz_seeds[name])
+    for _ in range(data.draw(st.integers(1, 4))):
+        op = data.draw(st.sampled_from(["flip", "zero", "cut", "splice"]))
+        at = data.draw(st.integers(0, len(buf) - 1))
+        n = data.draw(st.integers(1, 512))
+        if op == "flip":
+            buf[at] ^= data.draw(st.integers(1, 255))
+        elif op == "zero":
+            buf[at : at + n] = bytes(len(buf[at : at + n]))
+        elif op == "cut":
+            del buf[at : at + n]
+        else:
+            buf[at:at] = data.draw(st.binary(min_size=1, max_size=64))
+        if not buf:
+            buf = bytearray(b"\0")
+    path = tmp_path_factory.mktemp("fuzz") / name
+    path.write_bytes(bytes(buf))
+    try:
+        x = decode_file(path, RATE, 1, limits=Limits(max_seconds=5))
+    except AssetError as e:
+        assert str(e).startswith(f"{path}: ")
+        return
+    assert x.dtype == np.float32 and x.shape[1] == 1 and x.shape[0] > 0
+    assert np.isfinite(x).all()

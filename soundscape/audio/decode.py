@@ -149,6 +149,11 @@ def decode_file(
         raise AssetError(
             str(path), f"is not an audio file (it contains {kind})", hint=FORMATS_HINT
         ) from None
+    except Exception as e:  # hostile input must not crash the agent with a PyAV surprise
+        log.debug("unexpected error decoding %s", path, exc_info=True)
+        raise AssetError(
+            str(path), f"could not be decoded ({type(e).__name__}: {e})", hint=FORMATS_HINT
+        ) from None
 
 
 class _Decoder:
@@ -260,7 +265,7 @@ class _Decoder:
             for frame in container.decode(stream):
                 if sanitize:
                     frame = self._sanitize(av, frame)
-                frame.pts = None  # timestamps gaps would make the resampler insert silence
+                frame.pts = None  # timestamp gaps would make the resampler insert silence
                 if resampler is None:
                     names = [c.name for c in frame.layout.channels]
                     n_in = len(names)
@@ -293,6 +298,9 @@ class _Decoder:
     def _add(self, out: Any, n_in: int, matrix: np.ndarray | None) -> None:
         block = out.to_ndarray().reshape(-1, n_in)
         block = mix.apply(block, matrix)
+        if not np.isfinite(block).all():  # last guard: a damaged stream must not poison a mix
+            self.nonfinite += int(block.size - np.count_nonzero(np.isfinite(block)))
+            block = np.nan_to_num(block, nan=0.0, posinf=1.0, neginf=-1.0)
         self.chunks.append(block)
         self.total += block.shape[0]
 
