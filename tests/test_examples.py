@@ -6,11 +6,15 @@ import os
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
+from soundscape.analysis import integrated_loudness, peak_dbfs, rms_dbfs
+from soundscape.engine import Engine, compile_scene
 from soundscape.lint import lint_file
 from soundscape.scene import load, schema
 from soundscape.scene.loader import load_with_positions
+from soundscape.timeline import default_timeline
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENES = ROOT / "scenes"
@@ -126,3 +130,55 @@ def test_showcase_uses_every_mode_and_shorthand():
     assert merged.data["extends"] and merged.data["include"]
     files = {Path(f).name for f in merged.files}
     assert {"office.yaml", "phones.yaml", "showcase.yaml"} <= files
+
+
+# --- what the examples sound like (rendered with the built-in scripted conversation) ---
+
+RATE = 48000
+
+
+def _render(name: str) -> tuple[np.ndarray, dict[str, float]]:
+    """The scene over the default conversation; also when each event first happens."""
+    scene = load(SCENES / f"{name}.yaml")
+    timeline = default_timeline(scene)
+    engine = Engine(compile_scene(scene, RATE, 1), seed=1)
+    first: dict[str, float] = {}
+    for cue in timeline.events:
+        engine.post(cue.event, cue.fields, at=round(cue.at * RATE))
+        first.setdefault(cue.event, cue.at)
+    return engine.render(round(timeline.duration * RATE)), first
+
+
+def _rms(audio: np.ndarray, t0: float, t1: float) -> float:
+    return rms_dbfs(audio[round(t0 * RATE) : round(t1 * RATE)])
+
+
+@pytest.mark.parametrize("name", REQUIRED)
+def test_example_sits_under_a_voice_without_clipping(name: str):
+    audio, _ = _render(name)
+    assert peak_dbfs(audio) < -6.0  # headroom: the limiter never has to act
+    # An agent's voice is about -20 LUFS: the scene stays clearly below it, yet audible.
+    assert -60.0 < integrated_loudness(audio, RATE) < -30.0
+
+
+def test_office_types_only_while_thinking():
+    audio, at = _render("office")
+    think = at["agent.thinking"]
+    # Thinking lasts until the agent's next state (speaking, in the scripted conversation).
+    end = min(
+        c.at for c in default_timeline().events if c.at > think and c.event.startswith("agent.")
+    )
+    typing = _rms(audio, think + 0.5, end - 0.2)
+    bed = _rms(audio, end + 0.5, end + 3.5)  # typing fades out over 150 ms
+    assert typing > bed + 15.0  # the keyboard is plainly audible over the bed
+    assert -75.0 < bed < -55.0  # the bed alone: office ambience at 0.3 (a -55 LUFS clip)
+
+
+def test_hold_music_fills_the_hold_and_stops_on_resume():
+    audio, at = _render("hold")
+    transfer, resume = at["trigger.transfer"], at["trigger.resume"]
+    before = _rms(audio, transfer - 3.0, transfer)
+    music = _rms(audio, transfer + 2.5, resume)  # after the 0.8 s delay and 1.5 s fade-in
+    after = _rms(audio, resume + 2.5, resume + 4.0)  # after the 2 s fade-out
+    assert music > before + 25.0
+    assert after < music - 25.0
