@@ -175,8 +175,11 @@ class Engine:
         """False once the voice has fully ended (or never played)."""
         return handle in self._voices
 
-    def render(self, frames: int) -> np.ndarray:
-        """The next ``frames`` frames: float32 (frames, channels), after master gain and limiter."""
+    def render(self, frames: int | None = None) -> np.ndarray:
+        """The next ``frames`` frames (default: one `block`): float32 (frames, channels),
+        after master gain and limiter."""
+        if frames is None:
+            frames = self.block
         if not isinstance(frames, int | np.integer) or frames < 0:
             raise ValueError(f"render() takes a number of frames >= 0, got {frames!r}")
         frames = int(frames)
