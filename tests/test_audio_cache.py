@@ -310,6 +310,18 @@ def test_a_stuck_lock_holder_does_not_stall_loading(
     assert np.array_equal(clip.samples, expected(src))
 
 
+def test_leftovers_of_a_killed_writer_are_cleaned_up(cache_dir: Path, tmp_path: Path) -> None:
+    d = cache_dir / "clips-v1"
+    d.mkdir(parents=True)
+    old, young = d / ".tmp-old.npy", d / ".tmp-young.npy"
+    for f in (old, young):
+        f.write_bytes(b"\x93NUMPY half")
+    os.utime(old, (0, 0))  # long dead
+    load_clip(write_tone(tmp_path / "a.wav", 440), RATE, 1)
+    assert not old.exists()
+    assert young.exists()  # may belong to a writer still running
+
+
 # ---------------------------------------------------------------- several processes
 
 

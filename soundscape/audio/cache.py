@@ -44,6 +44,7 @@ _OFF = {"off", "none", "no", "false", "0"}
 _SUBDIR = "clips-v1"
 _EDGE = 65536  # bytes hashed at each end of a source file
 LOCK_TIMEOUT_S = 60.0  # longest wait for another process decoding the same clip
+_ORPHAN_TMP_AGE_S = 3600.0  # a temporary file this old belongs to a writer that died
 _warned: set[str] = set()
 
 
@@ -59,8 +60,12 @@ def cache_root() -> Path | None:
             return None
         return Path(env).expanduser()
     xdg = os.environ.get("XDG_CACHE_HOME")
-    base = Path(xdg) if xdg and Path(xdg).is_absolute() else Path.home() / ".cache"
-    return base / "soundscape"
+    if xdg and Path(xdg).is_absolute():
+        return Path(xdg) / "soundscape"
+    try:
+        return Path.home() / ".cache" / "soundscape"
+    except (RuntimeError, KeyError):  # no $HOME and no passwd entry (some containers)
+        return None
 
 
 @dataclass(frozen=True)
@@ -182,12 +187,18 @@ class DiskCache:
         return mm.view(np.ndarray)
 
     def _remove_stale(self, npy: Path) -> None:
-        """Entries for earlier versions of the same source file, format and decoder."""
+        """Entries for earlier versions of the same source file, format and decoder, and
+        temporary files that a process killed mid-write left behind."""
         where = npy.name.split("-", 1)[0]
         for old in self.dir.glob(f"{where}-*"):
             if old.stem != npy.stem and old.suffix in (".npy", ".json", ".lock"):
                 with contextlib.suppress(OSError):
                     old.unlink()
+        cutoff = time.time() - _ORPHAN_TMP_AGE_S
+        for tmp in self.dir.glob(".tmp-*"):
+            with contextlib.suppress(OSError):
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
 
     @contextlib.contextmanager
     def locked(self, npy: Path, timeout: float | None = None) -> Iterator[None]:
