@@ -11,7 +11,7 @@ from audio_checks import dc, onset, scene_engine, sine, tone_level, write_wav
 
 from soundscape.engine import Engine, compile_scene
 from soundscape.errors import AssetError
-from soundscape.scene import loads
+from soundscape.scene import load, loads
 
 R = 48000
 
@@ -32,6 +32,22 @@ def test_missing_file_is_an_asset_error_naming_it(tmp_path) -> None:
         compile_scene(scene)
     assert str(tmp_path / "nope.wav") in str(e.value)
     assert "not found" in str(e.value)
+
+
+def test_asset_error_says_which_sound_needs_the_file_and_where(tmp_path) -> None:
+    write_wav(tmp_path / "a.wav", dc(0.1, 0.1))
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "version: 1\nsounds:\n  typing:\n    variants: [a.wav, gone.wav]\n"
+        "layers:\n  bed: {source: a.wav}\n"
+    )
+    with pytest.raises(AssetError) as e:
+        compile_scene(load(path))
+    assert str(e.value).startswith(f"{tmp_path / 'gone.wav'}: file not found")
+    assert f"needed by sound 'typing' at {path}:4:23" in str(e.value)
+    path.write_text("version: 1\nlayers:\n  bed: {source: gone.wav}\n")
+    with pytest.raises(AssetError, match=rf"needed by layers/bed at {path}:3:17"):
+        compile_scene(load(path))
 
 
 def test_corrupt_file_is_an_asset_error_naming_it(tmp_path) -> None:

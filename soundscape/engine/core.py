@@ -352,10 +352,12 @@ class Engine:
         self._machine.fire(event, fields)
 
     def _run_timer(self, tp: TimerPlan) -> None:
-        if tp.play is not None:
-            self.transition_play(tp.play)
+        # Move first, as a transition does: played before the move, the cue would belong
+        # to the state being left and be stopped at once (`{play: x, goto: y}` was silent).
         if tp.goto is not None:
             self._machine.goto(tp.goto, reason="after")
+        if tp.play is not None:
+            self.transition_play(tp.play)
 
     def _set_duck(self, down: bool, now: int) -> None:
         if down == self._ducked:

@@ -15,9 +15,10 @@ from typing import Any, Literal
 import numpy as np
 
 from ..errors import AssetError
-from ..scene.model import Action, Cue, Duck, Layer, Scatter, Scene, Sound, Transition, Trim
+from ..scene.model import Action, Cue, Duck, Scene, Sound, Transition, Trim, _Plays
 from ..scene.sources import resolve
 from ..scene.units import Span
+from ..scene.walk import plays as walk_plays
 from .loops import loop_buffer
 
 log = logging.getLogger("soundscape")
@@ -211,25 +212,34 @@ def compile_scene(
     sec = lambda s: round(s * rate)  # noqa: E731
     sounds: dict[str, SoundPlan] = {}
 
-    def sound_plan(name: str, snd: Sound) -> SoundPlan:
+    def sound_plan(name: str, snd: Sound, where: tuple[Any, ...]) -> SoundPlan:
         # Not `snd.pool()`: it re-validates an already parsed start range and fails.
-        variants = [
-            _variant(src, start, trim, gain, weight, scene.base_dir, ld, rate, channels)
-            for src, start, trim, gain, weight in _pool(snd)
-        ]
+        variants = []
+        for i, (src, start, trim, gain, weight) in enumerate(_pool(snd)):
+            at = (*where, "variants", i) if snd.variants is not None else where
+            try:
+                variants.append(
+                    _variant(src, start, trim, gain, weight, scene.base_dir, ld, rate, channels)
+                )
+            except AssetError as e:
+                raise _located(e, scene, at, name) from None
         return SoundPlan(name, tuple(variants), snd.gain, snd.pick, snd.avoid_repeat, snd.silence)
 
     for name, snd in scene.sounds.items():
-        sounds[name] = sound_plan(name, snd)
+        sounds[name] = sound_plan(name, snd, ("sounds", name))
 
-    def sound_of(p: Layer | Cue | Scatter) -> str:
+    def sound_of(p: _Plays, where: tuple[Any, ...] = ()) -> str:
         if p.sound is not None:
             return p.sound
         assert p.source is not None
         key = f"source:{p.source}"
         if key not in sounds:
-            sounds[key] = sound_plan(key, Sound(source=p.source))
+            sounds[key] = sound_plan(key, Sound(source=p.source), where)
         return key
+
+    # Inline sources first, with where they are written, for errors that point at the scene.
+    for path, plays_ in walk_plays(scene):
+        sound_of(plays_, path)
 
     def duck(d: Duck | None) -> DuckPlan | None:
         return None if d is None else DuckPlan(d.depth, sec(d.attack), sec(d.release))
@@ -312,6 +322,15 @@ def compile_scene(
             plan.loop_for(spec.sound, i, spec.crossfade)
     log.debug("compiled %s: %d sounds, %d states", scene.file, len(sounds), len(states))
     return plan
+
+
+def _located(e: AssetError, scene: Scene, path: tuple[Any, ...], name: str) -> AssetError:
+    """The same error, saying which sound needs the file and where the scene names it."""
+    merged = scene._positions
+    pos = merged.pos((*path, "source")) if merged is not None else None
+    what = f"sound '{name}'" if not name.startswith("source:") else "/".join(map(str, path))
+    where = f" at {pos}" if pos is not None else f" in {scene.file}"
+    return AssetError(e.path, f"{e.reason} (needed by {what}{where})", hint=e.hint)
 
 
 def _pool(snd: Sound) -> list[tuple[str, Any, Trim | None, float, float]]:
