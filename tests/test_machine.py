@@ -213,3 +213,47 @@ def test_when_with_a_list_matches_any_of_its_values() -> None:
     eng.post("tool.started", {})  # the field is missing: the guard fails
     eng.render(10)
     assert eng.state == "idle"
+
+
+class _Host:
+    """Records what the machine asks of its host (the engine, normally)."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def enter_state(self, name: str, event: str | None) -> None:
+        self.calls.append(("enter", name))
+
+    def exit_state(self, name: str) -> None:
+        self.calls.append(("exit", name))
+
+    def transition_play(self, spec) -> None:
+        self.calls.append(("play", spec.sound))
+
+
+def test_scene_machine_drives_its_host_in_order() -> None:
+    from audio_checks import scene_plan
+
+    from soundscape.machine import SceneMachine
+
+    host = _Host()
+    m = SceneMachine(scene_plan(SCENE, CLIPS), host)
+    assert m.state == "idle"
+    assert m.fire("agent.thinking") is True
+    assert m.fire("tool.started", {"tool": "lookup"}) is True
+    assert m.fire("ding") is False  # bare names are the engine's job to normalise
+    assert m.fire("trigger.ding") is True
+    assert m.fire("agent.listening") is False  # no such state, no declared transition
+    m.goto("idle")
+    m.goto("idle")  # already there: nothing runs
+    assert host.calls == [
+        ("exit", "idle"),
+        ("enter", "thinking"),
+        ("exit", "thinking"),
+        ("enter", "lookup"),
+        ("play", "one"),
+        ("exit", "lookup"),
+        ("enter", "idle"),
+    ]
+    m.set_state("working")  # restore: no callbacks
+    assert m.state == "working" and len(host.calls) == 7
