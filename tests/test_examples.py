@@ -10,10 +10,12 @@ import numpy as np
 import pytest
 
 from soundscape.analysis import integrated_loudness, peak_dbfs, rms_dbfs
-from soundscape.engine import Engine, compile_scene
+from soundscape.audio.decode import decode_file
+from soundscape.engine import Engine, EngineEvent, compile_scene
 from soundscape.lint import lint_file
 from soundscape.scene import load, schema
 from soundscape.scene.loader import load_with_positions
+from soundscape.scene.sources import builtin_catalog
 from soundscape.timeline import default_timeline
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -182,3 +184,25 @@ def test_hold_music_fills_the_hold_and_stops_on_resume():
     after = _rms(audio, resume + 2.5, resume + 4.0)  # after the 2 s fade-out
     assert music > before + 25.0
     assert after < music - 25.0
+
+
+def test_showcase_long_think_chimes_then_keeps_company():
+    """`12s: {play: chime-soft, goto: stalled}`: the chime sounds to its end in the new state.
+
+    (It used to be started in the state being left and stopped on the same sample.)
+    """
+    scene = load(SCENES / "showcase.yaml")
+    engine = Engine(compile_scene(scene, RATE, 1), seed=1)
+    seen: list[EngineEvent] = []
+    engine.on_event = seen.append
+    engine.post("agent.listening", at=0)
+    engine.post("agent.thinking", at=RATE)
+    engine.render(16 * RATE)
+    at12 = 13 * RATE  # thinking began at 1 s
+    states = [(e.name, e.at) for e in seen if e.kind == "state"]
+    assert ("stalled", at12) in states
+    starts = [e for e in seen if e.kind == "voice.start" and e.name == "chime-soft"]
+    assert [(e.at, e.data["owner"]) for e in starts] == [(at12, "stalled")]
+    stops = [e.at for e in seen if e.kind == "voice.stop" and e.name == "chime-soft"]
+    chime = decode_file(builtin_catalog()["chime"], RATE, 1)
+    assert stops == [at12 + len(chime)]  # played to its natural end, not cut
