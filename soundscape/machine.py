@@ -25,8 +25,6 @@ from .scene.events import AGENT_STATES, normalize
 
 log = logging.getLogger("soundscape")
 
-GOTO_PREFIX = "_goto."
-
 
 class MachineHost(Protocol):
     """What the machine drives: the engine implements these."""
@@ -70,10 +68,6 @@ class SceneMachine:
                 if s in plan.states:
                     for src in names:
                         self._add_one(f"agent.{s}", src, s, None, None)
-        for target in names:
-            for src in names:
-                if src != target:
-                    self.machine.add_transition(GOTO_PREFIX + target, src, target)
 
     @property
     def state(self) -> str:
@@ -91,8 +85,12 @@ class SceneMachine:
 
     def goto(self, state: str, *, reason: str | None = None) -> None:
         """Move to ``state`` (exit and entry run) unless already there."""
-        if state != self.state:
-            self.model.trigger(GOTO_PREFIX + state, fields={}, event_name=reason)
+        # Not a trigger: one per (source, target) pair would cost N² transitions per machine.
+        old = self.state
+        if state != old:
+            self._host.exit_state(old)
+            self.machine.set_state(state, model=self.model)
+            self._host.enter_state(state, reason)
 
     def _add(self, t: TransitionPlan, names: list[str], triggers: frozenset[str]) -> None:
         event = normalize(t.on, set(triggers)) or t.on
