@@ -25,7 +25,7 @@ from ruamel.yaml import YAML
 
 from soundscape.errors import Diagnostic, SceneError
 from soundscape.lint import lint_file
-from soundscape.scene import loads, schema
+from soundscape.scene import load, loads, schema
 from soundscape.scene.events import EVENTS
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -152,6 +152,30 @@ def _dump(data: object, flow: bool) -> str:
 @example("\ufeffversion: 1\n")
 def test_random_text_only_raises_scene_error(text: str):
     _load_ok_or_scene_error(text, "<fuzz>")
+
+
+@pytest.fixture(scope="module")
+def scratch(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("bytes")
+
+
+@FUZZ
+@given(st.one_of(st.binary(max_size=300), st.text(max_size=300).map(str.encode)))
+@example(b"\xff\xfev\x00")  # UTF-16
+@example(b"version: 1\nname: \xe9t\xe9\n")  # Latin-1
+@example(b"\xef\xbb\xbfversion: 1\n")  # a UTF-8 byte-order mark is fine
+@example(b"name: \xc3\xa9\xc3\xa9\xc3\xa9\xff\n")  # the column counted bytes, not characters
+def test_random_bytes_on_disk_load_and_lint_safely(scratch: Path, raw: bytes):
+    path = scratch / "scene.yaml"
+    path.write_bytes(raw)
+    try:
+        load(path)
+    except SceneError as e:
+        assert e.diagnostics
+        _assert_inside(e.diagnostics, {str(path): raw.decode("utf-8", errors="replace")})
+    diags = lint_file(path)
+    assert isinstance(diags, list)
+    _assert_inside(diags, {str(path): raw.decode("utf-8", errors="replace")})
 
 
 @FUZZ
@@ -294,3 +318,14 @@ def test_regressions_are_reported_where_they_are(text: str, line: int, col: int,
 
 def test_surrogate_pair_escapes_spell_their_character():
     assert loads('version: 1\nname: "\\ud83d\\udd14 desk"\n').name == "\U0001f514 desk"
+
+
+def test_invalid_utf8_column_counts_characters(scratch: Path):
+    """Found by the fuzzer: after multi-byte characters the column was a byte offset."""
+    path = scratch / "latin.yaml"
+    path.write_bytes(b"version: 1\nname: caf\xc3\xa9 \xe9t\xe9\n")  # UTF-8, then Latin-1
+    with pytest.raises(SceneError) as ei:
+        load(path)
+    (d,) = ei.value.diagnostics
+    assert (d.pos.line, d.pos.col, d.code) == (2, 12, "SC001")
+    assert d.message == "invalid UTF-8 byte 0xe9"

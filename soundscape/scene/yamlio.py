@@ -68,7 +68,9 @@ def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         line = raw[: e.start].count(b"\n") + 1
-        col = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        # Columns count characters, as editors do, not bytes.
+        line_start = raw.rfind(b"\n", 0, e.start) + 1
+        col = len(raw[line_start : e.start].decode("utf-8", errors="replace")) + 1
         raise SceneError(
             [
                 Diagnostic(
