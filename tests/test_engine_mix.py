@@ -270,3 +270,18 @@ def test_a_failing_event_listener_does_not_break_rendering() -> None:
     out = eng.render(R)
     assert eng.state == "thinking"
     assert out[-1, 0] == pytest.approx(0.1, abs=1e-6)
+
+
+def test_limiter_catches_a_loud_stream_whose_peak_is_unknown() -> None:
+    from soundscape.engine import StreamSource
+
+    scene = "version: 1\nlayers:\n  b: {source: b.wav, fade_in: 0}\n"
+    eng = scene_engine(scene, {"b.wav": sine(200, 1.0, 0.3)})
+    src = StreamSource(1)
+    src.push(sine(700, 1.0, 0.95))
+    eng.play(src, gain=0.0)  # silent at first: its bound must not read as "quiet" (inf × 0)
+    h = eng.play(src)
+    out = eng.render(R // 2)
+    assert peak(out) <= CEILING_1DB
+    assert peak(out) > 0.85
+    assert eng.is_active(h)

@@ -81,6 +81,7 @@ class Engine:
         self._min_fade = fade_samples(0.0, self.rate)
         self._kill_fade = fade_samples(KILL_FADE_SECONDS, self.rate)
         self._started: list[Voice] = []
+        self._bound = 0.0  # upper bound of |mix| in the current render (limiter shortcut)
         self._machine = SceneMachine(plan, self)
         for lp in plan.layers:
             self._start(lp.spec, kind="layer", owner=lp.name, at=0, level=lp.spec.gain)
@@ -197,7 +198,8 @@ class Engine:
         self._now = end
         if self.plan.master_gain != 1.0:
             out *= self.plan.master_gain
-        return self._limiter.process(out)
+        bound, self._bound = self._bound * self.plan.master_gain, 0.0
+        return self._limiter.process(out, bound=bound)
 
     def snapshot(self) -> object:
         """An opaque copy of everything that changes while rendering (cheap: no audio copied)."""
@@ -453,6 +455,7 @@ class Engine:
             Ramp(0.0, 1.0, at, fade_samples(spec.fade_in / self.rate, self.rate), linear),
             constant(level), duck, tail, None,
             max(self._min_fade, spec.fade_out), linear, spec.ring, spec.duck, var.source,
+            self.plan.peak_of(buf),
         )  # fmt: skip
         self._admit(v, at)
         return h
@@ -499,9 +502,12 @@ class Engine:
     def _mix(self, out: np.ndarray, s0: int) -> None:
         started = self._started
         finished: list[Voice] = []
+        bound = 0.0
         for v in self._voices.values():
+            bound += v.bound()
             if v.render(out, s0, started):
                 finished.append(v)
+        self._bound = max(self._bound, bound)
         if started:
             for v in started:
                 self._emit("voice.start", v.name, v.start, self._voice_data(v))

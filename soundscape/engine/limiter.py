@@ -21,9 +21,15 @@ class Limiter:
         self.release_db = 20.0 * CHUNK / max(1.0, release * rate)
         self.gain_db = 0.0  # gain at the end of the last processed chunk
 
-    def process(self, x: np.ndarray) -> np.ndarray:
-        """Limit ``x`` (frames, ch) in place and return it."""
+    def process(self, x: np.ndarray, *, bound: float = float("inf")) -> np.ndarray:
+        """Limit ``x`` (frames, ch) in place and return it.
+
+        ``bound`` is an upper bound of ``|x|`` known to the caller (from voice gains and
+        clip peaks): when it is below the ceiling even the peak scan is skipped.
+        """
         if self.gain_db >= 0.0:
+            if bound <= self.ceiling:
+                return x
             hi = float(x.max(initial=0.0))
             lo = float(x.min(initial=0.0))
             if max(hi, -lo) <= self.ceiling:
@@ -49,8 +55,8 @@ class Limiter:
         # Per-sample bound: whatever the smoothing says, never pass the ceiling.
         with np.errstate(divide="ignore"):
             safe = self.ceiling * (1.0 - 1e-6)  # float32 rounding must not tip a sample over
-            bound = np.where(peak > safe, safe / np.maximum(peak, 1e-12), 1.0)
-        g = np.minimum(g, bound).astype(np.float32)
+            cap = np.where(peak > safe, safe / np.maximum(peak, 1e-12), 1.0)
+        g = np.minimum(g, cap).astype(np.float32)
         x *= g[:, None]
         self.gain_db = float(level[-1]) if chunks else self.gain_db
         if self.gain_db > -1e-4:

@@ -156,6 +156,17 @@ class Plan:
     def sound(self, name: str) -> SoundPlan:
         return self.sounds[name] if name in self.sounds else self.extra[name]
 
+    # Peak of every buffer voices read (keyed by id: the plan keeps the buffers alive).
+    peaks: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
+
+    def peak_of(self, buf: np.ndarray) -> float:
+        """The largest |sample| of a buffer of this plan (cached)."""
+        p = self.peaks.get(id(buf))
+        if p is None:
+            p = float(np.abs(buf).max()) if buf.size else 0.0
+            self.peaks[id(buf)] = p
+        return p
+
     def loop_for(self, sound: str, index: int, crossfade: int) -> np.ndarray:
         """The seam-crossfaded loop buffer of one variant (cached; shared by engines)."""
         key = (sound, index, crossfade)

@@ -40,12 +40,27 @@ class Voice:
     ring: bool = False
     duck_spec: DuckPlan | None = None
     source: str | None = None
+    peak: float = math.inf  # largest |sample| of the source (inf: unknown, e.g. a stream)
     started: bool = False
     end_sample: int = 0  # first sample after the voice ended (valid once it has)
     _key: tuple[object, ...] = ()
     _steady_at: int = 0
     _steady_until: int = 0
     _steady: float = 0.0
+
+    def bound(self) -> float:
+        """An upper bound of this voice's |output| while its current ramps last."""
+        if self.peak == math.inf:
+            return math.inf  # not inf × 0 = nan, which would compare as "quiet"
+        f, lv, d = self.fade, self.level, self.duck
+        return (
+            self.peak
+            * abs(self.gain)
+            * max(f.a, f.b)
+            * max(lv.a, lv.b)
+            * max(d.a, d.b)
+            * (1.0 if self.pan is None else float(self.pan.max()))
+        )
 
     def clone(self) -> Voice:
         return copy.copy(self)
