@@ -55,6 +55,7 @@ class Ramp(NamedTuple):
         x = np.arange(s0 - self.t0 + 1, s0 - self.t0 + 1 + n, dtype=np.float64)
         x *= 1.0 / self.length
         np.clip(x, 0.0, 1.0, out=x)
+        x = x.astype(np.float32)  # float32 trig is twice as fast and exact enough for gains
         g = np.asarray(_shape(self.a, self.b, x, self.linear), dtype=np.float32)
         g[x >= 1.0] = self.b  # exact end value (cos(pi/2) is 6e-17, not 0)
         return g
