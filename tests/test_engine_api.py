@@ -118,7 +118,7 @@ def test_events_describe_the_timeline_for_plots_and_summaries() -> None:
     got = [(e.kind, e.name, e.at, e.data.get("kind")) for e in ev]
     assert got == [
         ("state", "listening", 0, None),
-        ("voice.start", "source:b.wav", 0, "layer"),
+        ("voice.start", "b.wav", 0, "layer"),
         ("event", "agent.thinking", R, None),
         ("state", "thinking", R, None),
         ("voice.start", "typing", R + 4800, "cue"),

@@ -449,7 +449,7 @@ class Engine:
         if spec.duck is not None and self._ducked:
             duck = constant(spec.duck.depth)
         v = Voice(
-            h, kind, sound.name, owner, buf, None, spec.loop, offset, at,
+            h, kind, sound.name.removeprefix("source:"), owner, buf, None, spec.loop, offset, at,
             (spec.gain if kind != "layer" else 1.0) * sound.gain * var.gain * gain,
             pan_gains(spec.pan if pan is None else pan, self.channels),
             Ramp(0.0, 1.0, at, fade_samples(spec.fade_in / self.rate, self.rate), linear),

@@ -13,7 +13,8 @@ class EngineEvent:
     ``kind`` is one of:
     - ``state``: the scene entered state ``name`` (``data``: ``from``, ``event``);
     - ``voice.start`` / ``voice.stop``: a voice became audible / ended (``name`` is the
-      sound; ``data``: ``handle``, ``kind`` (layer, cue, scatter, play), ``owner``, ``source``);
+      sound, or the file for an inline ``source:``; ``data``: ``handle``, ``kind`` (layer,
+      cue, scatter, play), ``owner`` (state, layer or scatter name), ``source`` (the file));
     - ``voice.silent``: a pool's silence chance chose to play nothing;
     - ``voice.steal``: the voice cap stopped the oldest cue (``data``: ``handle``);
     - ``event``: an incoming event was applied (``data``: ``fields``, ``known``);
