@@ -280,6 +280,110 @@ def test_mutated_examples_lint_to_diagnostics_inside_the_file(
     _assert_inside(diags, {str(path): text})
 
 
+# --- (c) scenes built from the language's own vocabulary -----------------------------------
+# Mostly valid values, names that sometimes refer to nothing: such scenes get past
+# validation, so every semantic and asset rule of the linter runs on odd but legal shapes.
+
+_NAMES = st.sampled_from(["a", "b", "idle", "listening", "thinking", "speaking", "x.y"])
+_LEVEL = st.sampled_from(["-12 dB", "0 dB", "+6 dB", "-inf dB", 0, 0.3, 1, 2])
+_DUR = st.sampled_from(["0", "1ms", "250ms", "2s", "1min"])
+_SRC = st.sampled_from(
+    ["builtin:chime", "builtin:office-ambience", "builtin:room-tone", "missing.wav", "."]
+)
+_EVENT = st.one_of(st.sampled_from(list(EVENTS)), _NAMES.map(lambda n: f"trigger.{n}"), _NAMES)
+
+
+def _plays(extra: dict[str, st.SearchStrategy]) -> st.SearchStrategy:
+    what = st.one_of(
+        st.fixed_dictionaries({"sound": _NAMES}), st.fixed_dictionaries({"source": _SRC})
+    )
+    more = st.fixed_dictionaries(
+        {},
+        optional={
+            "gain": _LEVEL,
+            "pan": st.sampled_from([-1, 0, 0.5]),
+            "curve": st.sampled_from(["linear", "equal-power"]),
+            "duck": st.one_of(st.just(True), _LEVEL, st.just({"attack": "0", "release": "2s"})),
+            **extra,
+        },
+    )
+    return st.tuples(what, more).map(lambda t: {**t[0], **t[1]})
+
+
+_CUE = _plays(
+    {
+        "loop": st.booleans(),
+        "delay": st.one_of(_DUR, st.tuples(_DUR, _DUR).map(sorted).map(list)),
+        "fade_in": _DUR,
+        "fade_out": _DUR,
+        "on_exit": st.just("stop"),
+    }
+)
+_SOUND = st.one_of(
+    _SRC,
+    st.fixed_dictionaries(
+        {"variants": st.lists(st.one_of(_SRC, st.fixed_dictionaries({"source": _SRC},
+                              optional={"weight": st.sampled_from([0, 1, 5]),
+                                        "trim": st.just({"start": "1ms", "end": "2s"})})),
+                              min_size=1, max_size=3)},
+        optional={"pick": st.sampled_from(["random", "shuffle", "sequence"]),
+                  "silence": st.sampled_from([0, 0.5, "100%"]), "start": st.just("random")},
+    ),
+)  # fmt: skip
+_STATE = st.one_of(
+    st.none(),
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "cues": st.lists(_CUE, max_size=2),
+            "after": st.dictionaries(
+                _DUR, st.fixed_dictionaries({}, optional={"play": _CUE, "goto": _NAMES}),
+                max_size=2,
+            ),
+            "layers": st.dictionaries(_NAMES, _LEVEL, max_size=2),
+        },
+    ),
+)  # fmt: skip
+_GRAMMAR_SCENE = st.fixed_dictionaries(
+    {"version": st.just(1)},
+    optional={
+        "sounds": st.dictionaries(_NAMES, _SOUND, max_size=3),
+        "layers": st.dictionaries(_NAMES, _plays({"ramp": _DUR, "crossfade": _DUR}), max_size=2),
+        "states": st.dictionaries(_NAMES, _STATE, max_size=4),
+        "initial": _NAMES,
+        "follow_agent": st.booleans(),
+        "transitions": st.lists(
+            st.fixed_dictionaries({"on": _EVENT}, optional={
+                "from": st.one_of(_NAMES, st.lists(_NAMES, max_size=2), st.just("*")),
+                "to": _NAMES, "play": _CUE,
+                "when": st.dictionaries(st.sampled_from(["tool", "status", "old_state", "q"]),
+                                        st.sampled_from(["done", "x", 1, True]), max_size=2)}),
+            max_size=4,
+        ),
+        "triggers": st.dictionaries(_NAMES, st.one_of(st.none(), st.just("Say it."),
+                                    st.just({"llm": True, "fields": {"q": "a field"}})),
+                                    max_size=2),
+        "scatter": st.dictionaries(_NAMES, _plays({"interval": st.just(["1s", "2s"]),
+                                                   "states": st.lists(_NAMES, max_size=2)}),
+                                   max_size=2),
+        "master": st.fixed_dictionaries({}, optional={"gain": _LEVEL, "max_voices": st.just(1)}),
+    },
+)  # fmt: skip
+
+
+@FUZZ
+@given(_GRAMMAR_SCENE)
+def test_scenes_from_the_vocabulary_lint_to_diagnostics_inside_the_file(
+    scenes_copy: Path, data: dict
+):
+    text = _dump(data, flow=False)
+    path = scenes_copy / "grammar.yaml"
+    path.write_text(text, encoding="utf-8")
+    diags = lint_file(path)
+    _assert_inside(diags, {str(path): text})
+    _load_ok_or_scene_error(text, str(path))
+
+
 def test_mutations_do_break_scenes(scenes_copy: Path):
     """A deleted `version:` line is reported at the scene's first key, not anywhere."""
     text = EXAMPLES["office.yaml"].replace("version: 1\n", "")
