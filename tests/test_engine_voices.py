@@ -185,3 +185,17 @@ def test_a_loop_shorter_than_a_block_still_loops_exactly() -> None:
     eng = scene_engine(scene, {"r.wav": ramp})
     out = np.concatenate([eng.render(480), eng.render(1000), eng.render(3)])[:, 0]
     np.testing.assert_allclose(out[240:], np.tile(ramp[:, 0], 300)[240 : out.size], atol=1e-7)
+
+
+def test_a_stream_that_ends_on_a_loud_sample_fades_out_without_a_click() -> None:
+    eng = _engine()
+    src = StreamSource(1)
+    eng.play(src)
+    src.push(dc(0.5, 0.5))  # ends at full level: a hard stop would click
+    src.end()
+    out = eng.render(R)[:, 0]
+    end = R // 2
+    assert out[end - 241] == pytest.approx(0.5)
+    assert out[end - 1] == 0.0 and out[end - 120] < 0.5
+    assert np.all(np.diff(out[end - 240 : end]) <= 0)
+    assert clicks(out, material_step=0.01) == []

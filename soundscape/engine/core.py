@@ -139,7 +139,7 @@ class Engine:
             v = Voice(
                 h, "play", "stream", None, None, what, False, 0, t, float(gain), None,
                 Ramp(0.0, 1.0, t, fade_samples(fade_in, self.rate)), constant(1.0),
-                constant(1.0), None, None, fo, False,
+                constant(1.0), None, None, fo, False, min_fade=self._min_fade,
             )  # fmt: skip
             self._admit(v, t)
             return h

@@ -41,6 +41,7 @@ class Voice:
     duck_spec: DuckPlan | None = None
     source: str | None = None
     peak: float = math.inf  # largest |sample| of the source (inf: unknown, e.g. a stream)
+    min_fade: int = 240  # samples of the click-safe minimum fade (set by the engine)
     started: bool = False
     end_sample: int = 0  # first sample after the voice ended (valid once it has)
     _key: tuple[object, ...] = ()
@@ -82,7 +83,7 @@ class Voice:
             m = max(0, self.ends_at - t)
             done = True
         if m > 0:
-            src, m2 = self._read(m)
+            src, m2 = self._read(m, t)
             if m2 < m:
                 done = True
                 m = m2
@@ -129,8 +130,8 @@ class Voice:
             return g
         return float(g)
 
-    def _read(self, m: int) -> tuple[np.ndarray, int]:
-        """The next ``m`` source frames (fewer if a one-shot ends first)."""
+    def _read(self, m: int, t: int) -> tuple[np.ndarray, int]:
+        """The next ``m`` source frames (fewer if a one-shot ends first); ``t``: their sample."""
         if self.stream is not None:
             s = self.stream
             if s.finished_at(self.pos):
@@ -138,6 +139,11 @@ class Voice:
             k = min(m, s.pushed - self.pos)
             if s.ended:
                 m = k
+                if self.tail is None:
+                    # Its length is known now: fade the last few ms like a file's end.
+                    left = s.pushed - self.pos
+                    length = max(1, min(self.min_fade, left))
+                    self.tail = Ramp(1.0, 0.0, t + left - length, length)
             # Starved: play silence but do not skip ahead; late frames play when they come.
             data = s.read(self.pos, k, want=m)
             self.pos += k
