@@ -12,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from audio_checks import tone_level
-from livekit import rtc
+from audio_checks import clicks, last_sound, step_bound, tone_level
 from livekit.agents import Agent, RunContext, function_tool
 from support.room import FakeRoom
-from support.tap import AudioTap
+from support.tap import AudioTap, close_all
 from support.tone_scene import (
     AMP,
     BED,
@@ -29,7 +28,7 @@ from support.tone_scene import (
     write_tone_scene,
 )
 
-from soundscape.runtime import Soundscape
+from soundscape.runtime import Soundscape, make_audio_source
 from soundscape.testing import Reply, ToolCall, scripted_session
 
 RATE = 48000
@@ -70,7 +69,7 @@ async def run_conversation(tmp_path: Path, tool: str) -> dict[str, Any]:
         "tool_execution_updated",
         lambda e: marks.append((time.monotonic(), e.update.type)),
     )
-    source = rtc.AudioSource(RATE, 1, queue_size_ms=1000)
+    source = make_audio_source(RATE, 1, 1000)
     tap = AudioTap(source)
     room = FakeRoom()
     scape = Soundscape(path, seed=1)
@@ -83,8 +82,11 @@ async def run_conversation(tmp_path: Path, tool: str) -> dict[str, Any]:
     await session.aclose()
     # The session's close event stops the scape by itself.
     await asyncio.wait_for(scape.wait_closed(), timeout=5)
+    await asyncio.sleep(0.1)  # hear what follows the close too
+    heard = tap.heard()[:, 0]
+    await close_all()
     return {
-        "heard": tap.heard()[:, 0],
+        "heard": heard,
         "tap": tap,
         "marks": marks,
         "scape": scape,
@@ -161,6 +163,10 @@ def test_session_close_stops_the_scape_and_unpublishes(lookup_run):
     assert pub.options.dtx is False
     assert room.local_participant.unpublished == [pub.sid]
     assert room.local_participant.track_publications == {}
-    # It faded out rather than stopping dead: the last 100 ms of audio fall to silence.
+    # It faded out (the bed's 100 ms fade_out) rather than stopping dead, then silence.
     y = lookup_run["heard"]
-    assert abs(y[-W:]).max() < 0.01
+    end = last_sound(y, 1e-3)
+    assert end is not None and end < y.size - 4 * W
+    fade = y[end - int(0.1 * RATE) : end]
+    assert clicks(fade, material_step=step_bound([(BED_GAIN * AMP, BED)])) == []
+    assert tone_level(fade[:W], BED) > 4 * tone_level(fade[-W:], BED)

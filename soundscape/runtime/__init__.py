@@ -3,6 +3,14 @@
 from .handles import PlayHandle
 from .options import LiveOptions
 from .publish import default_publish_options
+from .sink import make_audio_source
 from .soundscape import Soundscape, StateChanged
 
-__all__ = ["LiveOptions", "PlayHandle", "Soundscape", "StateChanged", "default_publish_options"]
+__all__ = [
+    "LiveOptions",
+    "PlayHandle",
+    "Soundscape",
+    "StateChanged",
+    "default_publish_options",
+    "make_audio_source",
+]

@@ -92,6 +92,11 @@ class Deck:
             self._master = (self.position, max(length, 1))
 
     @property
+    def fade_end(self) -> int | None:
+        """The deck sample where the closing fade reaches silence (None: not fading)."""
+        return None if self._master is None else sum(self._master)
+
+    @property
     def silent(self) -> bool:
         """True once the closing fade has ended."""
         return self._master is not None and self.position >= sum(self._master)

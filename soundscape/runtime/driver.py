@@ -81,10 +81,11 @@ class LiveDriver:
         self.sink = sink
         self.opts = options
         self.rate = deck.rate
-        self.frame = max(int(options.frame * self.rate), 1)
-        self.ahead = max(int(options.ahead * self.rate), 2 * self.frame)
+        tick = self.rate // 100  # the native source moves in 10 ms ticks: stay on them
+        self.frame = max(round(options.frame * 100), 1) * tick
+        self.ahead = max(round(options.ahead * 100) * tick, 2 * self.frame)
         self.splice = int(options.splice * self.rate)
-        self.clock = PlayClock(self.rate)
+        self.clock = PlayClock(self.rate, grid=sink.grid)
         self.metrics = Metrics()
         self._on_engine_event = on_engine_event
         self._on_tick = on_tick
@@ -238,6 +239,11 @@ class LiveDriver:
         for c in splits:  # arrived past the queue end: apply at the head
             self._safe(c.apply, self.deck, None)
         new = np.concatenate([b.audio for b in list(blocks)[i:]])
+        for _ in range(3):  # don't decide the splice right at a tick: its moment jitters
+            wait = self.clock.unsafe_for(loop.time())
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
         now = loop.time()
         cut = max(self.clock.playing(now), base) - base
         new, old = new[cut:].copy(), old[cut:]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+import weakref
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
@@ -22,12 +24,29 @@ class Sink(Protocol):
     rate: int
     channels: int
     can_clear: bool
+    grid: float | None  # time of one native 10 ms tick, when known
 
     async def capture(self, block: np.ndarray) -> None: ...
 
     def clear(self) -> None: ...
 
     async def aclose(self) -> None: ...
+
+
+_grids: weakref.WeakKeyDictionary[rtc.AudioSource, float] = weakref.WeakKeyDictionary()
+
+
+def make_audio_source(
+    rate: int = 48000, channels: int = 1, queue_ms: int = 1000
+) -> rtc.AudioSource:
+    """An `rtc.AudioSource` whose 10 ms tick grid is known, so rewinds splice exactly.
+
+    Pass it as ``Soundscape.start(audio_source=...)`` when you publish the track yourself.
+    """
+    source = rtc.AudioSource(rate, channels, queue_size_ms=queue_ms)
+    # The native side starts ticking as the constructor returns (measured: ±0.3 ms).
+    _grids[source] = time.monotonic()
+    return source
 
 
 class AudioSourceSink:
@@ -37,6 +56,7 @@ class AudioSourceSink:
 
     def __init__(self, source: rtc.AudioSource, *, owned: bool) -> None:
         self.source = source
+        self.grid: float | None = _grids.get(source)
         self.rate = source.sample_rate
         self.channels = source.num_channels
         self._owned = owned
@@ -64,6 +84,7 @@ class FrameSink:
     """
 
     can_clear = False
+    grid: float | None = None
 
     def __init__(self, callback: FrameCallback, *, rate: int, channels: int) -> None:
         self._cb = callback

@@ -24,7 +24,7 @@ from .handles import PlayHandle
 from .options import LiveOptions
 from .publish import Publisher
 from .session_events import SessionAdapter
-from .sink import AudioSourceSink, FrameCallback, FrameSink, Sink
+from .sink import AudioSourceSink, FrameCallback, FrameSink, Sink, make_audio_source
 from .streams import feed
 from .tools import trigger_tools
 
@@ -239,7 +239,7 @@ class Soundscape:
         else:
             # Room for the queue plus a rewind push, so capture_frame never has to wait.
             qms = int((self.options.ahead + 2 * self.options.frame) * 1000) + 50
-            sink = AudioSourceSink(rtc.AudioSource(self.rate, self.channels, qms), owned=True)
+            sink = AudioSourceSink(make_audio_source(self.rate, self.channels, qms), owned=True)
         self._sink = sink
         self._state = plan.initial
         self._driver = LiveDriver(
@@ -297,15 +297,20 @@ class Soundscape:
             return
         if self._adapter is not None:
             self._adapter.detach()
-        n = max(int(seconds * self.rate), 1)
+        # Never a hard cut: at least the engine's ~5 ms minimum fade.
+        n = max(int(seconds * self.rate), int(0.005 * self.rate))
         d.submit(lambda deck, at: deck.fade_out(n), split=True)
         with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(self._wait_silent(d), timeout=seconds + 2.0)
 
     async def _wait_silent(self, d: LiveDriver) -> None:
-        while not d.deck.silent:
-            await asyncio.sleep(d.opts.frame)
-        await d.drain()
+        # Until the end of the fade has been heard (what is queued after it is silence).
+        while True:
+            end = d.deck.fade_end
+            left = None if end is None else (end - d.now_playing()) / self.rate
+            if left is not None and left <= 0:
+                return
+            await asyncio.sleep(d.opts.frame if left is None else min(left + 0.002, 0.5))
 
     async def _teardown(self) -> None:
         if self._adapter is not None:

@@ -1,83 +1,92 @@
-"""Record what a real `rtc.AudioSource` is given and rebuild what it plays, on the wall clock.
+"""Listen to a real `rtc.AudioSource`: what its track actually carries, and the calls it got.
 
-The native source plays its queue in real time and `clear_queue()` drops what was not yet
-played (measured in docs/runtime.md). `AudioTap` wraps `capture_frame`/`clear_queue` of a
-real source (the calls still go through) and rebuilds the played signal from the call times,
-so a test can ask "what was heard 50 ms after the agent started speaking".
+`AudioTap` wraps `capture_frame`/`clear_queue` of a real source (the calls still go
+through; we count them and what they carried) and subscribes an `rtc.AudioStream` to a
+local track on the source: that stream yields exactly the 10 ms frames the native source
+hands to WebRTC (silence included), so `heard()` is the played signal, sample for sample.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 
 import numpy as np
 from livekit import rtc
 
+_open: list[AudioTap] = []
 
-@dataclass
-class _Piece:
-    start: float  # wall time its first sample plays
-    data: np.ndarray  # float32 (n, channels)
+
+async def close_all() -> None:
+    """Close every tap made so far (their streams must end before the event loop does)."""
+    while _open:
+        await _open.pop().aclose()
 
 
 @dataclass
 class AudioTap:
     source: rtc.AudioSource
-    pieces: list[_Piece] = field(default_factory=list)
-    captures: int = 0
+    pushed: list[tuple[float, int]] = field(default_factory=list)  # (time, samples) per capture
     clears: int = 0
-    t0: float | None = None
-    _end: float = 0.0
+    _frames: list[tuple[float, np.ndarray]] = field(default_factory=list)
+    _task: asyncio.Task[None] | None = None
 
     def __post_init__(self) -> None:
         cap, clear = self.source.capture_frame, self.source.clear_queue
-        rate, ch = self.source.sample_rate, self.source.num_channels
 
         async def capture_frame(frame: rtc.AudioFrame) -> None:
-            now = time.monotonic()
-            data = np.frombuffer(frame.data, dtype=np.int16).reshape(-1, ch) / 32768.0
-            if self.t0 is None:
-                self.t0 = now
-            start = max(now, self._end)
-            self.pieces.append(_Piece(start, data.astype(np.float32)))
-            self._end = start + data.shape[0] / rate
-            self.captures += 1
+            self.pushed.append((time.monotonic(), frame.samples_per_channel))
             await cap(frame)
 
         def clear_queue() -> None:
-            now = time.monotonic()
-            kept: list[_Piece] = []
-            for p in self.pieces:
-                if p.start >= now:
-                    continue
-                n = int((now - p.start) * rate)
-                kept.append(_Piece(p.start, p.data[:n]) if n < p.data.shape[0] else p)
-            self.pieces = kept
-            self._end = min(self._end, now)
             self.clears += 1
             clear()
 
         self.source.capture_frame = capture_frame  # type: ignore[method-assign]
         self.source.clear_queue = clear_queue  # type: ignore[method-assign]
+        track = rtc.LocalAudioTrack.create_audio_track("tap", self.source)
+        self._stream = rtc.AudioStream.from_track(
+            track=track, sample_rate=self.source.sample_rate, num_channels=self.source.num_channels
+        )
+        self._task = asyncio.ensure_future(self._read())
+        _open.append(self)
+
+    async def _read(self) -> None:
+        ch = self.source.num_channels
+        async for ev in self._stream:
+            data = np.frombuffer(ev.frame.data, dtype=np.int16).reshape(-1, ch) / 32768.0
+            self._frames.append((time.monotonic(), data.astype(np.float32)))
+
+    @property
+    def captures(self) -> int:
+        return len(self.pushed)
 
     @property
     def rate(self) -> int:
         return self.source.sample_rate
 
     def heard(self) -> np.ndarray:
-        """The played signal from the first capture on, float32 (n, channels); gaps are zeros."""
-        if self.t0 is None:
+        """Everything the track carried since the tap was made, float32 (n, channels)."""
+        if not self._frames:
             return np.zeros((0, self.source.num_channels), dtype=np.float32)
-        n = round((self._end - self.t0) * self.rate) + 1
-        out = np.zeros((n, self.source.num_channels), dtype=np.float32)
-        for p in self.pieces:
-            i = round((p.start - self.t0) * self.rate)
-            m = min(p.data.shape[0], n - i)
-            out[i : i + m] = p.data[:m]
-        return out
+        return np.concatenate([f for _, f in self._frames])
 
     def index(self, t: float) -> int:
-        """The sample of `heard()` playing at wall time ``t`` (time.monotonic())."""
-        assert self.t0 is not None
-        return round((t - self.t0) * self.rate)
+        """The sample of `heard()` the track was playing at ``t`` (time.monotonic()).
+
+        Frames reach us a fraction of a millisecond after their tick; a frame that arrived
+        by ``t`` has started playing, so this is exact to within one 10 ms frame.
+        """
+        n = 0
+        for arrived, f in self._frames:
+            if arrived > t:
+                break
+            n += f.shape[0]
+        return n
+
+    async def aclose(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            self._task = None
+            await self._stream.aclose()

@@ -1,0 +1,148 @@
+"""The live driver: seamless rewinds, stalls, sinks, and the lifecycle of a Soundscape."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from audio_checks import clicks, onset, step_bound, tone_level, tone_track
+from livekit import rtc
+from support.room import FakeRoom
+from support.tap import AudioTap, close_all
+from support.tone_scene import AMP, BED, BED_GAIN, write_tone_scene
+
+from soundscape.runtime import LiveOptions, Soundscape, make_audio_source
+
+RATE = 48000
+W = 960
+
+
+@pytest.fixture(autouse=True)
+async def _close_taps():
+    yield
+    await close_all()
+
+
+async def start(tmp_path: Path, **kw) -> tuple[Soundscape, AudioTap]:
+    scape = Soundscape(write_tone_scene(tmp_path), seed=5, **kw)
+    source = make_audio_source(RATE, 1, 1500)
+    tap = AudioTap(source)
+    await scape.start(audio_source=source)
+    return scape, tap
+
+
+async def test_rewind_splices_are_seamless(tmp_path):
+    # Events that change nothing audible still rewind and splice: the bed must not click.
+    scape, tap = await start(tmp_path, latency="low-cpu")
+    await asyncio.sleep(0.3)
+    for i in range(25):
+        scape.post("user.speaking" if i % 2 else "user.listening")
+        await asyncio.sleep(0.037)
+    end = tap.index(time.monotonic())
+    rewinds = scape.metrics["rewinds"]
+    await scape.aclose()
+    y = tap.heard()[:end, 0]
+    y = y[onset(y, 1e-3) :]
+    assert rewinds >= 20 and tap.clears >= 20
+    body = y[int(0.05 * RATE) :]  # after the 20 ms fade-in
+    assert clicks(body, material_step=step_bound([(BED_GAIN * AMP, BED)])) == []
+    assert tone_track(body, BED, W).min() > 0.95 * BED_GAIN * AMP
+
+
+async def test_a_blocked_loop_counts_an_underrun_and_resumes_without_a_burst(tmp_path):
+    scape, tap = await start(tmp_path)
+    await asyncio.sleep(0.3)
+    captures_before = tap.captures
+    time.sleep(0.6)  # the application blocks the event loop longer than the queue lasts
+    await asyncio.sleep(0.5)
+    m = scape.metrics
+    pushed_after = sum(n for _, n in tap.pushed[captures_before:]) / RATE
+    await scape.aclose()
+    assert m["underruns"] == 1
+    assert 0.25 < m["underrun_seconds"] < 0.6
+    # After the stall the queue was refilled to `ahead` only, then paced again: 0.5 s of
+    # playing needs about 0.5 s + ahead of audio, never the 0.6 s that was missed on top.
+    assert pushed_after < 0.5 + LiveOptions().ahead + 0.15
+    y = tap.heard()[:, 0]
+    gap = tone_track(y, BED, W) < 0.01
+    assert gap[5:].sum() >= 0.25 * RATE / W  # the silence the stall caused, heard as such
+
+
+async def test_frame_sink_gets_paced_frames_of_the_scene(tmp_path):
+    got: list[rtc.AudioFrame] = []
+
+    async def sink(frame: rtc.AudioFrame) -> None:
+        got.append(frame)
+
+    scape = Soundscape(write_tone_scene(tmp_path), seed=1)
+    await scape.start(frame_sink=sink)
+    await asyncio.sleep(0.6)
+    await scape.aclose()
+    y = np.concatenate([np.frombuffer(f.data, np.int16) for f in got]) / 32768
+    # Real-time pacing: ~0.6 s played plus the queue ahead, not a flood.
+    assert 0.6 <= y.size / RATE < 0.6 + 0.25 + 0.35
+    assert tone_level(y[RATE // 10 : RATE // 10 + 4 * W], BED) == pytest.approx(0.15, rel=0.05)
+
+
+async def test_start_twice_is_a_clear_error_and_aclose_is_idempotent(tmp_path):
+    scape, _ = await start(tmp_path)
+    with pytest.raises(RuntimeError, match=r"already started; call `await scape.aclose\(\)`"):
+        await scape.start()
+    await scape.aclose()
+    await scape.aclose()
+    assert not scape.running
+
+
+async def test_restart_after_aclose_plays_again_on_a_new_track(tmp_path):
+    scape = Soundscape(write_tone_scene(tmp_path), seed=1)
+    room = FakeRoom()
+    for _ in range(2):
+        await scape.start(room=room)
+        source = scape.audio_source
+        assert source is not None
+        tap = AudioTap(source)
+        await asyncio.sleep(0.4)
+        await scape.aclose()
+        y = tap.heard()[:, 0]
+        y = y[onset(y, 1e-3) :]
+        assert tone_level(y[2 * W : 6 * W], BED) > 0.1
+    lp = room.local_participant
+    assert [p.name for p in lp.published] == ["soundscape", "soundscape"]
+    assert lp.unpublished == ["TR_1", "TR_2"] and lp.track_publications == {}
+
+
+async def test_aclose_during_start_and_during_fade_is_safe(tmp_path):
+    scape = Soundscape(write_tone_scene(tmp_path), seed=1)
+    room = FakeRoom()
+    starting = asyncio.ensure_future(scape.start(room=room))
+    await asyncio.sleep(0)
+    await scape.aclose()  # waits for the start, then closes
+    await starting
+    assert not scape.running and room.local_participant.track_publications == {}
+    await scape.start(room=room)
+    first = asyncio.ensure_future(scape.aclose(fade=0.5))
+    await asyncio.sleep(0.1)  # mid-fade
+    await scape.aclose()
+    await first
+    assert room.local_participant.track_publications == {}
+
+
+async def test_unpublish_finds_the_track_after_a_full_reconnect(tmp_path):
+    scape = Soundscape(write_tone_scene(tmp_path), seed=1)
+    room = FakeRoom()
+    await scape.start(room=room)
+    [pub] = room.local_participant.published
+    room.local_participant.republish(pub)  # what the SDK does on a full reconnect
+    await scape.aclose()
+    assert room.local_participant.unpublished == ["TR_1-re"]
+
+
+def test_latency_setting_is_validated():
+    assert LiveOptions.coerce({"frame": "200ms", "ahead": "450ms"}).frame == 0.2
+    with pytest.raises(ValueError, match="must be at least two frames"):
+        LiveOptions(frame=0.2, ahead=0.3)
+    with pytest.raises(ValueError, match="unknown latency preset 'fast'"):
+        LiveOptions.coerce("fast")
