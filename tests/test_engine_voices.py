@@ -199,3 +199,19 @@ def test_a_stream_that_ends_on_a_loud_sample_fades_out_without_a_click() -> None
     assert out[end - 1] == 0.0 and out[end - 120] < 0.5
     assert np.all(np.diff(out[end - 240 : end]) <= 0)
     assert clicks(out, material_step=0.01) == []
+
+
+def test_a_starving_stream_fades_out_and_back_in_without_clicks() -> None:
+    eng = _engine()
+    src = StreamSource(1)
+    eng.play(src)
+    tone = sine(300, 1.0, 0.5, phase=math.pi / 2)
+    src.push(tone[:10000])  # runs dry mid-wave, at a loud sample
+    a = eng.render(12000)
+    src.push(tone[10000:])
+    b = eng.render(12000)
+    out = np.concatenate([a, b])
+    assert src.starved_frames == 2000
+    assert np.all(out[10000:12000] == 0.0)
+    assert tone_level(b[480:], 300) == pytest.approx(0.5, abs=0.01)  # nothing skipped or lost
+    assert clicks(out, material_step=step_bound([(0.5, 300)])) == []

@@ -42,6 +42,7 @@ class Voice:
     source: str | None = None
     peak: float = math.inf  # largest |sample| of the source (inf: unknown, e.g. a stream)
     min_fade: int = 240  # samples of the click-safe minimum fade (set by the engine)
+    starved: bool = False  # a stream ran dry on the last read
     started: bool = False
     end_sample: int = 0  # first sample after the voice ended (valid once it has)
     _key: tuple[object, ...] = ()
@@ -147,6 +148,12 @@ class Voice:
             # Starved: play silence but do not skip ahead; late frames play when they come.
             data = s.read(self.pos, k, want=m)
             self.pos += k
+            if self.starved and k > 0:
+                _fade_edge(data, 0, self.min_fade, out=False)  # frames again: no hard jump
+                self.starved = False
+            if k < m and not s.ended:
+                _fade_edge(data, k, self.min_fade, out=True)  # running dry: no hard cut
+                self.starved = True
             return data, m
         buf = self.buffer
         assert buf is not None
@@ -166,6 +173,18 @@ class Voice:
             return np.concatenate((buf[p:], buf[: p + m - size])), m
         # A loop shorter than the segment (a tiny clip): gather by index.
         return np.take(buf, np.arange(p, p + m) % size, axis=0), m
+
+
+def _fade_edge(data: np.ndarray, at: int, length: int, *, out: bool) -> None:
+    """Fade ``data`` (a private copy) linearly to 0 before ``at`` (out) or from 0 at ``at`` (in)."""
+    if out:
+        n = min(length, at)
+        if n > 0:
+            data[at - n : at] *= np.linspace(1.0, 0.0, n, dtype=np.float32)[:, None]
+    else:
+        n = min(length, data.shape[0] - at)
+        if n > 0:
+            data[at : at + n] *= np.linspace(0.0, 1.0, n, dtype=np.float32)[:, None]
 
 
 def pan_gains(pan: float, channels: int) -> np.ndarray | None:
