@@ -12,9 +12,46 @@ __version__ = "0.1.0"
 logger = logging.getLogger("soundscape")
 
 if TYPE_CHECKING:
+    from .compat import from_background_audio
+    from .runtime import LiveOptions, PlayHandle, Soundscape
     from .scene.model import Scene
 
-__all__ = ["AssetError", "Diagnostic", "SceneError", "SoundscapeError", "load_scene", "logger"]
+__all__ = [
+    "AssetError",
+    "Diagnostic",
+    "LiveOptions",
+    "PlayHandle",
+    "SceneError",
+    "Soundscape",
+    "SoundscapeError",
+    "from_background_audio",
+    "load",
+    "load_scene",
+    "logger",
+]
+
+# Imported on first use: `soundscape --help` must not import livekit-agents.
+_LAZY = {
+    "Soundscape": "runtime",
+    "LiveOptions": "runtime",
+    "PlayHandle": "runtime",
+    "from_background_audio": "compat",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        import importlib
+
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'soundscape' has no attribute {name!r}")
+
+
+def load(path: Any, **options: Any) -> Soundscape:
+    """Load a scene file into a `Soundscape` ready to `start()` (see docs/runtime.md)."""
+    from .runtime import Soundscape
+
+    return Soundscape(path, **options)
 
 
 def load_scene(path: Any) -> Scene:
