@@ -285,3 +285,14 @@ def test_limiter_catches_a_loud_stream_whose_peak_is_unknown() -> None:
     assert peak(out) <= CEILING_1DB
     assert peak(out) > 0.85
     assert eng.is_active(h)
+
+
+def test_limiting_does_not_depend_on_where_blocks_are_cut() -> None:
+    clips = {f"l{i}.wav": sine(150 + 110 * i, 1.0, 0.5, phase=i) for i in range(4)}
+    layers = "\n".join(f"  l{i}: {{source: l{i}.wav, fade_in: 0}}" for i in range(4))
+    scene = f"version: 1\nlayers:\n{layers}\n"
+    whole = scene_engine(scene, clips).render(R)
+    eng = scene_engine(scene, clips)
+    parts = np.concatenate([eng.render(n) for n in (1, 7, 480, 1000, 33, R - 1521)])
+    assert peak(whole) <= CEILING_1DB and peak(whole) > 0.85
+    np.testing.assert_allclose(parts, whole, atol=1e-6)

@@ -1,25 +1,29 @@
 """A zero-latency peak limiter: output never exceeds the ceiling, and costs ~nothing when idle.
 
-No look-ahead (which would delay every onset): the gain is computed per 32-sample
-chunk from the chunk's peak, released smoothly (in dB) afterwards, interpolated
-between chunks, and finally bounded per sample so a transient inside a chunk
-cannot pass the ceiling. When the block's peak is below the ceiling and the gain
-is back at unity the block is returned untouched.
+No look-ahead (it would delay every onset). Per sample, the gain (in dB) is the
+lowest of what this sample needs to stay under the ceiling and what the previous
+gain allows after releasing at a fixed rate:
+
+    L[n] = min(0, need[n], L[n-1] + release)
+
+This min-plus recursion has a closed form, ``L[n] = min(0, c·n + min_{j≤n}(need[j] −
+c·j), L[-1] + c·(n+1))``, computed with one `np.minimum.accumulate`: no Python loop
+per sample, and no chunk grid, so the result does not depend on where blocks are
+cut (up to float rounding). Attack is instant, release is smooth (20 dB per
+``release`` seconds), which keeps ordinary scenes from pumping. When the mix is
+below the ceiling and the gain is at unity the block is returned untouched.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-CHUNK = 32
-
 
 class Limiter:
     def __init__(self, ceiling: float, rate: int, *, release: float = 0.25) -> None:
         self.ceiling = float(ceiling)
-        # dB of recovery per chunk: the full release time recovers 20 dB.
-        self.release_db = 20.0 * CHUNK / max(1.0, release * rate)
-        self.gain_db = 0.0  # gain at the end of the last processed chunk
+        self.release_db = 20.0 / max(1.0, release * rate)  # dB of recovery per sample
+        self.gain_db = 0.0  # gain at the last processed sample
 
     def process(self, x: np.ndarray, *, bound: float = float("inf")) -> np.ndarray:
         """Limit ``x`` (frames, ch) in place and return it.
@@ -27,6 +31,9 @@ class Limiter:
         ``bound`` is an upper bound of ``|x|`` known to the caller (from voice gains and
         clip peaks): when it is below the ceiling even the peak scan is skipped.
         """
+        n = x.shape[0]
+        if n == 0:
+            return x
         if self.gain_db >= 0.0:
             if bound <= self.ceiling:
                 return x
@@ -34,31 +41,16 @@ class Limiter:
             lo = float(x.min(initial=0.0))
             if max(hi, -lo) <= self.ceiling:
                 return x
-        n = x.shape[0]
-        peak = np.abs(x).max(axis=1)
-        chunks = -(-n // CHUNK)
-        padded = np.zeros(chunks * CHUNK, dtype=np.float32)
-        padded[:n] = peak
-        cpk = padded.reshape(chunks, CHUNK).max(axis=1)
+        peak = np.abs(x).max(axis=1).astype(np.float64)
+        safe = self.ceiling * (1.0 - 1e-6)  # float32 rounding must not tip a sample over
         with np.errstate(divide="ignore"):
-            need = np.minimum(0.0, 20.0 * np.log10(self.ceiling / np.maximum(cpk, 1e-12)))
-        # L[k] = min(need[k], L[k-1] + release): a min-plus recursion, solved in closed form.
-        k = np.arange(chunks, dtype=np.float64)
+            need = np.minimum(0.0, 20.0 * np.log10(safe / np.maximum(peak, 1e-30)))
         c = self.release_db
-        acc = np.minimum.accumulate(need - c * k) + c * k
-        level = np.minimum(0.0, np.minimum(acc, self.gain_db + c * (k + 1.0)))
-        prev = np.concatenate(([self.gain_db], level[:-1]))
-        # Interpolate from the previous chunk's gain to this one's within each chunk.
-        t = (np.arange(CHUNK, dtype=np.float64) + 1.0) / CHUNK
-        curve = prev[:, None] + (level - prev)[:, None] * t[None, :]
-        g = np.power(10.0, curve.reshape(-1)[:n] / 20.0)
-        # Per-sample bound: whatever the smoothing says, never pass the ceiling.
-        with np.errstate(divide="ignore"):
-            safe = self.ceiling * (1.0 - 1e-6)  # float32 rounding must not tip a sample over
-            cap = np.where(peak > safe, safe / np.maximum(peak, 1e-12), 1.0)
-        g = np.minimum(g, cap).astype(np.float32)
-        x *= g[:, None]
-        self.gain_db = float(level[-1]) if chunks else self.gain_db
-        if self.gain_db > -1e-4:
-            self.gain_db = 0.0
+        k = np.arange(n, dtype=np.float64) * c
+        level = np.minimum.accumulate(need - k)
+        level += k
+        np.minimum(level, self.gain_db + c + k, out=level)
+        np.minimum(level, 0.0, out=level)
+        x *= np.power(10.0, level / 20.0).astype(np.float32)[:, None]
+        self.gain_db = float(level[-1])
         return x
