@@ -41,6 +41,19 @@ def add_parser(p: argparse.ArgumentParser) -> None:
         metavar="RULE",
         help="switch off a rule by code or name (repeatable, or comma-separated)",
     )
+    p.add_argument(
+        "--untrusted",
+        action="store_true",
+        help="lint as a scene you did not write: files only inside --asset-root, size limits",
+    )
+    p.add_argument(
+        "--asset-root",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="with --untrusted: a folder the scene may read audio from (repeatable)",
+    )
     p.add_argument("--list-rules", action="store_true", help="print every rule and exit")
     p.add_argument(
         "--list-builtins", action="store_true", help="print the built-in clip names and exit"
@@ -84,8 +97,10 @@ def run(args: argparse.Namespace) -> int:
 
     from ..lint import formats
     from ..lint.runner import lint_file
+    from ..scene.policy import TRUSTED, Policy
 
-    options = LintOptions(assets=not args.no_assets, disabled=disabled)
+    policy = Policy.untrusted(args.asset_root) if args.untrusted else TRUSTED
+    options = LintOptions(assets=not args.no_assets, disabled=disabled, policy=policy)
     diags = [d for f in files for d in lint_file(f, options)]
     report = formats.Report([str(f) for f in files], diags)
     out.write(formats.render(report, args.format, color=_color(args.color, out)))

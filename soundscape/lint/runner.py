@@ -12,6 +12,7 @@ from typing import Any
 from ..errors import Diagnostic, Pos, SceneError
 from ..scene.loader import Merged, resolve, validate
 from ..scene.model import Scene
+from ..scene.policy import TRUSTED, Policy
 from .rule import Context, Rule
 from .rules import ALL_RULES, BY_CODE, BY_NAME
 
@@ -27,11 +28,13 @@ class LintOptions:
     disabled: set[str] = field(default_factory=set)
     """Rule codes or names switched off for the whole run."""
     extra: dict[str, Any] = field(default_factory=dict)
+    policy: Policy = TRUSTED
+    """`Policy.untrusted(...)` lints a scene as one you did not write (`--untrusted`)."""
 
 
-def semantic_errors(scene: Scene, merged: Merged) -> list[Diagnostic]:
+def semantic_errors(scene: Scene, merged: Merged, policy: Policy | None = None) -> list[Diagnostic]:
     """The model-phase errors that make a scene unplayable (used by the loader)."""
-    ctx = Context(scene, merged)
+    ctx = Context(scene, merged, {"policy": policy or TRUSTED})
     out: list[Diagnostic] = []
     for rule in ALL_RULES:
         if rule.phase == "model" and rule.severity == "error" and rule.check is not None:
@@ -44,12 +47,13 @@ def lint_file(path: Path, options: LintOptions | None = None) -> list[Diagnostic
     options = options or LintOptions()
     texts: dict[str, str] = {}
     try:
-        merged = resolve(path)
+        merged = resolve(path, options.policy)
         texts = merged.texts
         scene = validate(merged)
     except SceneError as e:
         return _finish(e.diagnostics, texts or _read(path), options)
-    ctx = Context(scene, merged, options.extra)
+    scene._policy = options.policy
+    ctx = Context(scene, merged, {**options.extra, "policy": options.policy})
     out: list[Diagnostic] = []
     for rule in ALL_RULES:
         if rule.check is None or _off(rule, options):
@@ -112,7 +116,13 @@ def _suppress(diags: Sequence[Diagnostic], texts: dict[str, str]) -> list[Diagno
     return out
 
 
+# The sandbox of an untrusted scene: the scene's own comments must not switch it off.
+_NEVER_SILENCED = frozenset({"SC601", "SC602"})
+
+
 def _silenced(d: Diagnostic, lines: list[str]) -> bool:
+    if d.code in _NEVER_SILENCED:
+        return False
     idx = d.pos.line - 1
     candidates = []
     if 0 <= idx < len(lines):

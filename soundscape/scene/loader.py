@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..errors import Diagnostic, Pos, SceneError
 from .model import Scene
+from .policy import TRUSTED, Policy
 from .yamlio import Document, PathKey, load_document, parse
 
 MAX_EXTENDS_DEPTH = 16
@@ -64,46 +65,53 @@ class Merged:
             p = p[:-1]
 
 
-def load(path: str | os.PathLike[str]) -> Scene:
-    """Load and validate a scene file; raise `SceneError` listing every problem found."""
-    scene, _ = load_with_positions(path)
+def load(path: str | os.PathLike[str], *, policy: Policy | None = None) -> Scene:
+    """Load and validate a scene file; raise `SceneError` listing every problem found.
+
+    ``policy``: `Policy.untrusted(asset_roots=[...])` for scenes you did not write.
+    """
+    scene, _ = load_with_positions(path, policy=policy)
     return scene
 
 
-def loads(text: str, file: str = "<string>") -> Scene:
-    """Load a scene from YAML text (``extends`` resolves relative to the cwd)."""
+def loads(text: str, file: str = "<string>", *, policy: Policy | None = None) -> Scene:
+    """Load a scene from YAML text (relative paths resolve from the cwd)."""
+    policy = policy or TRUSTED
     doc = parse(text, file)
-    merged = _merge_tree(doc, Path(file).resolve().parent if file[0] != "<" else Path.cwd(), [])
-    scene = validate(merged)
-    _raise_semantic(scene, merged)
-    return scene
+    base = Path(file).resolve().parent if file[0] != "<" else Path.cwd()
+    merged = _merge_tree(doc, base, [], policy)
+    return _finish(merged, policy)
 
 
-def load_with_positions(path: str | os.PathLike[str]) -> tuple[Scene, Merged]:
-    merged = resolve(Path(path))
-    scene = validate(merged)
-    _raise_semantic(scene, merged)
-    return scene, merged
+def load_with_positions(
+    path: str | os.PathLike[str], *, policy: Policy | None = None
+) -> tuple[Scene, Merged]:
+    policy = policy or TRUSTED
+    merged = resolve(Path(path), policy)
+    return _finish(merged, policy), merged
 
 
-def resolve(path: Path) -> Merged:
+def resolve(path: Path, policy: Policy | None = None) -> Merged:
     """Parse a file and everything it extends or includes into one `Merged` tree."""
     doc = load_document(path)
-    return _merge_tree(doc, path.resolve().parent, [str(path.resolve())])
+    return _merge_tree(doc, path.resolve().parent, [str(path.resolve())], policy or TRUSTED)
 
 
-def _raise_semantic(scene: Scene, merged: Merged) -> None:
+def _finish(merged: Merged, policy: Policy) -> Scene:
+    scene = validate(merged)
+    scene._policy = policy
     from ..lint.runner import semantic_errors  # the rules live with the linter
 
-    errors = semantic_errors(scene, merged)
+    errors = semantic_errors(scene, merged, policy)
     if errors:
         raise SceneError(errors)
+    return scene
 
 
 # --- extends / include -------------------------------------------------------------
 
 
-def _merge_tree(doc: Document, base_dir: Path, chain: list[str]) -> Merged:
+def _merge_tree(doc: Document, base_dir: Path, chain: list[str], policy: Policy) -> Merged:
     if not isinstance(doc.data, dict):
         raise SceneError(
             [
@@ -130,7 +138,9 @@ def _merge_tree(doc: Document, base_dir: Path, chain: list[str]) -> Merged:
             continue
         for i, rel in enumerate(items):
             at = (key,) if isinstance(raw, str) else (key, i)
-            parents.append(_load_parent(doc, base_dir, rel, at, chain, fragment=key == "include"))
+            parents.append(
+                _load_parent(doc, base_dir, rel, at, chain, policy, fragment=key == "include")
+            )
     if not parents:
         return own
     result = parents[0]
@@ -145,11 +155,30 @@ def _merge_tree(doc: Document, base_dir: Path, chain: list[str]) -> Merged:
 
 
 def _load_parent(
-    doc: Document, base_dir: Path, rel: str, at: PathKey, chain: list[str], *, fragment: bool
+    doc: Document,
+    base_dir: Path,
+    rel: str,
+    at: PathKey,
+    chain: list[str],
+    policy: Policy,
+    *,
+    fragment: bool,
 ) -> Merged:
     pos = doc.values.get(at, Pos(doc.file))
     what = "included" if fragment else "extended"
     target = (base_dir / rel).resolve()
+    if not policy.trusted and (Path(rel).is_absolute() or not policy.inside_roots(target)):
+        raise SceneError(
+            [
+                Diagnostic(
+                    pos,
+                    f"an untrusted scene may only {what[:-2]} files inside the asset roots; "
+                    f"'{rel}' is outside",
+                    code="SC004",
+                    hint="copy the file into an asset root, or load the scene as trusted",
+                )
+            ]
+        )
     if str(target) in chain:
         cycle = " → ".join(Path(c).name for c in [*chain, str(target)])
         raise SceneError(
@@ -190,7 +219,7 @@ def _load_parent(
                 Diagnostic(pos, f"in the file {what} here", code="SC004", severity="info"),
             ]
         ) from None
-    merged = _merge_tree(parent_doc, target.parent, [*chain, str(target)])
+    merged = _merge_tree(parent_doc, target.parent, [*chain, str(target)], policy)
     _rebase_sources(merged, Path(doc.file).resolve().parent, target.parent)
     for key in ("extends", "include", "version") if fragment else ("extends", "include"):
         merged.data.pop(key, None)

@@ -533,6 +533,14 @@ class Scene(_Model):
 
     _file: str = PrivateAttr("<memory>")
     _positions: Any = PrivateAttr(None)
+    _policy: Any = PrivateAttr(None)
+
+    @property
+    def policy(self) -> Any:
+        """The `Policy` the scene was loaded under (trusted unless said otherwise)."""
+        from .policy import TRUSTED
+
+        return self._policy or TRUSTED
 
     @property
     def file(self) -> str:
