@@ -436,7 +436,7 @@ class Engine:
             return None
         var = sound.variants[idx]
         buf = self.plan.loop_for(sound.name, idx, spec.crossfade) if spec.loop else var.samples
-        size = buf.shape[0]
+        size = len(buf)
         offset = self._offset(var.start, size)
         h = self._new_handle()
         linear = spec.linear

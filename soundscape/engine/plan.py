@@ -19,7 +19,7 @@ from ..scene.model import Action, Cue, Duck, Scene, Sound, Transition, Trim, _Pl
 from ..scene.sources import resolve
 from ..scene.units import Span
 from ..scene.walk import plays as walk_plays
-from .loops import loop_buffer
+from .loops import LoopBuffer, loop_buffer
 
 log = logging.getLogger("soundscape")
 
@@ -146,7 +146,7 @@ class Plan:
     max_voices: int
     loader: Loader = field(repr=False, compare=False)
     # Filled at compile for every looping use; `loop_for` adds any others lazily.
-    loops: dict[tuple[str, int, int], np.ndarray] = field(
+    loops: dict[tuple[str, int, int], LoopBuffer] = field(
         default_factory=dict, repr=False, compare=False
     )
 
@@ -159,15 +159,17 @@ class Plan:
     # Peak of every buffer voices read (keyed by id: the plan keeps the buffers alive).
     peaks: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
 
-    def peak_of(self, buf: np.ndarray) -> float:
+    def peak_of(self, buf: np.ndarray | LoopBuffer) -> float:
         """The largest |sample| of a buffer of this plan (cached)."""
+        if isinstance(buf, LoopBuffer):
+            return buf.peak
         p = self.peaks.get(id(buf))
         if p is None:
             p = float(np.abs(buf).max()) if buf.size else 0.0
             self.peaks[id(buf)] = p
         return p
 
-    def loop_for(self, sound: str, index: int, crossfade: int) -> np.ndarray:
+    def loop_for(self, sound: str, index: int, crossfade: int) -> LoopBuffer:
         """The seam-crossfaded loop buffer of one variant (cached; shared by engines)."""
         key = (sound, index, crossfade)
         buf = self.loops.get(key)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .fades import Ramp, constant
+from .loops import LoopBuffer
 from .plan import DuckPlan
 from .stream import StreamSource
 
@@ -23,7 +24,7 @@ class Voice:
     kind: str  # "layer" | "cue" | "scatter" | "play"
     name: str  # sound (or layer/scatter) name, for events
     owner: str | None  # state that stops it on exit, layer name, or scatter name
-    buffer: np.ndarray | None  # read-only (frames, ch); None for a stream
+    buffer: np.ndarray | LoopBuffer | None  # read-only; a LoopBuffer when looping; None: stream
     stream: StreamSource | None
     loop: bool
     pos: int  # read index into buffer / stream
@@ -157,22 +158,14 @@ class Voice:
             return data, m
         buf = self.buffer
         assert buf is not None
-        size = buf.shape[0]
-        if not self.loop:
-            k = min(m, size - self.pos)
-            chunk = buf[self.pos : self.pos + k]
-            self.pos += k
-            return chunk, k
-        p = self.pos % size
-        if p + m <= size:
-            self.pos = p + m
-            return buf[p : p + m], m
-        self.pos = (p + m) % size
-        if m <= size:
-            # Wrap at the (pre-crossfaded) seam: a rare concatenation, once per loop length.
-            return np.concatenate((buf[p:], buf[: p + m - size])), m
-        # A loop shorter than the segment (a tiny clip): gather by index.
-        return np.take(buf, np.arange(p, p + m) % size, axis=0), m
+        if isinstance(buf, LoopBuffer):
+            p = self.pos % buf.frames
+            self.pos = (p + m) % buf.frames
+            return buf.read(p, m), m
+        k = min(m, buf.shape[0] - self.pos)
+        chunk = buf[self.pos : self.pos + k]
+        self.pos += k
+        return chunk, k
 
 
 def _fade_edge(data: np.ndarray, at: int, length: int, *, out: bool) -> None:
