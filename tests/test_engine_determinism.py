@@ -177,3 +177,18 @@ def test_voice_count_returns_to_the_bed_after_cues_end() -> None:
     eng.play("chime", at=4 * R)
     eng.render(6 * R)
     assert eng.active_voices == 1
+
+
+def test_a_long_stream_keeps_only_a_bounded_rewind_window() -> None:
+    eng = scene_engine("version: 1\n", {})
+    src = StreamSource(1)
+    eng.play(src)
+    chunk = sine(440, 1.0, 0.2)
+    held = []
+    for _ in range(60):
+        src.push(chunk)
+        eng.render(R)
+        held.append(sum(d.shape[0] for _, d in src._chunks))
+    assert max(held) <= 7 * R  # the 5 s rewind window plus what is queued ahead
+    assert held[-1] == held[10]
+    assert src.starved_frames == 0
