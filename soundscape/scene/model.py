@@ -51,9 +51,9 @@ def _check_name(value: Any) -> str:
     if not isinstance(value, str) or not NAME_RE.match(value):
         raise PydanticCustomError(
             "name",
-            "'{v}' is not a valid name: start with a letter, then letters, digits, '-', '_' or '.'"
+            "{v} is not a valid name: start with a letter, then letters, digits, '-', '_' or '.'"
             " (at most 64)",
-            {"v": value},
+            {"v": repr(value)},  # repr: invisible or control characters show as escapes
         )
     return value
 
