@@ -185,3 +185,14 @@ def test_alias_bomb_is_refused_quickly():
     with pytest.raises(SceneError) as ei:
         loads(bomb, "x.yaml")
     assert "alias bomb" in ei.value.diagnostics[0].message
+
+
+def test_pool_of_a_single_source_keeps_its_start_and_trim():
+    scene = loads(
+        "version: 1\nsounds:\n  bed: {source: a.wav, start: [1s, 2s], trim: {start: 0.5s}}\n"
+        "  pool: {variants: [b.wav, {source: c.wav, start: random}], start: 3s}\n"
+    )
+    (only,) = scene.sounds["bed"].pool()
+    assert (only.start, only.trim.start if only.trim else None) == ((1.0, 2.0), 0.5)
+    b, c = scene.sounds["pool"].pool()
+    assert (b.start, c.start) == ((3.0, 3.0), "random")

@@ -226,13 +226,22 @@ def compile_scene(
     sounds: dict[str, SoundPlan] = {}
 
     def sound_plan(name: str, snd: Sound, where: tuple[Any, ...]) -> SoundPlan:
-        # Not `snd.pool()`: it re-validates an already parsed start range and fails.
         variants = []
-        for i, (src, start, trim, gain, weight) in enumerate(_pool(snd)):
+        for i, v in enumerate(snd.pool()):
             at = (*where, "variants", i) if snd.variants is not None else where
             try:
                 variants.append(
-                    _variant(src, start, trim, gain, weight, scene.base_dir, ld, rate, channels)
+                    _variant(
+                        v.source,
+                        v.start,
+                        v.trim,
+                        v.gain,
+                        v.weight,
+                        scene.base_dir,
+                        ld,
+                        rate,
+                        channels,
+                    )
                 )
             except AssetError as e:
                 raise _located(e, scene, at, name) from None
@@ -344,23 +353,6 @@ def _located(e: AssetError, scene: Scene, path: tuple[Any, ...], name: str) -> A
     what = f"sound '{name}'" if not name.startswith("source:") else "/".join(map(str, path))
     where = f" at {pos}" if pos is not None else f" in {scene.file}"
     return AssetError(e.path, f"{e.reason} (needed by {what}{where})", hint=e.hint)
-
-
-def _pool(snd: Sound) -> list[tuple[str, Any, Trim | None, float, float]]:
-    """(source, start, trim, gain, weight) per variant, with the sound's start/trim as defaults."""
-    if snd.variants is None:
-        assert snd.source is not None
-        return [(snd.source, snd.start, snd.trim, 1.0, 1.0)]
-    return [
-        (
-            v.source,
-            v.start if v.start is not None else snd.start,
-            v.trim if v.trim is not None else snd.trim,
-            v.gain,
-            v.weight,
-        )
-        for v in snd.variants
-    ]
 
 
 def _variant(

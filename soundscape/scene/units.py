@@ -136,6 +136,8 @@ def parse_probability(value: Any) -> float:
 
 def span_of(parse: Any, what: str) -> Any:
     def parse_span(value: Any) -> Span:
+        if isinstance(value, Span):  # already parsed (a model built from another model)
+            return value
         if isinstance(value, list | tuple):
             if len(value) != 2:
                 raise _err(
