@@ -266,10 +266,11 @@ def compile_scene(
     def duck(d: Duck | None) -> DuckPlan | None:
         return None if d is None else DuckPlan(d.depth, sec(d.attack), sec(d.release))
 
-    def cue_spec(c: Cue) -> VoiceSpec:
+    def cue_spec(c: Cue, ring_by_default: bool = False) -> VoiceSpec:
+        ring = c.on_exit == "ring" or (c.on_exit is None and ring_by_default and not c.loop)
         return VoiceSpec(
             sound_of(c), c.gain, c.pan, c.curve == "linear", duck(c.duck), c.loop,
-            sec(c.fade_in), sec(c.fade_out), sec(c.crossfade), c.delay, c.on_exit == "ring",
+            sec(c.fade_in), sec(c.fade_out), sec(c.crossfade), c.delay, ring,
         )  # fmt: skip
 
     layers = tuple(
@@ -374,7 +375,9 @@ def _variant(
     return VariantPlan(source, samples, gain, weight, start)
 
 
-def _transition(t: Transition, cue_spec: Callable[[Cue], VoiceSpec]) -> TransitionPlan:
+def _transition(t: Transition, cue_spec: Callable[[Cue, bool], VoiceSpec]) -> TransitionPlan:
     when = {k: v if isinstance(v, tuple) else (v,) for k, v in t.when.items()}
     sources = None if "*" in t.from_ else frozenset(t.from_)
-    return TransitionPlan(t.on, sources, t.to, when, cue_spec(t.play) if t.play else None)
+    # A one-shot answering an event rings out; an unrelated state change must not cut it.
+    play = cue_spec(t.play, True) if t.play else None
+    return TransitionPlan(t.on, sources, t.to, when, play)

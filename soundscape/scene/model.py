@@ -358,8 +358,11 @@ class Cue(_Plays):
     fade_in: Duration = Field(0.0, description="Fade in (a few ms are always applied).")
     fade_out: Duration = Field(0.15, description="Fade out when stopped.")
     crossfade: Duration = Field(0.1, description="Crossfade at the loop seam (loop: true).")
-    on_exit: Literal["stop", "ring"] = Field(
-        "stop", description="When its state ends: stop (with fade_out) or let it ring to its end."
+    on_exit: Literal["stop", "ring"] | None = Field(
+        None,
+        description="When its state ends: stop (with fade_out) or let it ring to its end. "
+        "Default: state cues and timer plays stop; a one-shot played by a transition rings "
+        "(it answers an event, not a state); a loop always stops.",
     )
 
     @model_validator(mode="after")
