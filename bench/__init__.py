@@ -1,0 +1,6 @@
+"""Benchmarks: soundscape side by side with livekit-agents' BackgroundAudioPlayer.
+
+Run ``python -m bench all`` (or one part: ``python -m bench cpu``); ``--quick`` for a
+one-minute pass. Results go to ``bench/out/*.json``; ``python -m bench report`` (run by
+``all``) writes docs/performance.md from them.
+"""

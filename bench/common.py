@@ -1,0 +1,127 @@
+"""Shared plumbing: machine facts, process statistics, worker subprocesses, result files."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = Path(os.environ.get("SOUNDSCAPE_BENCH_OUT", ROOT / "bench" / "out"))
+
+
+def loadavg() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine() -> dict[str, Any]:
+    """nproc, CPU model, RAM, OS, Python and package versions."""
+    cpu = "unknown"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem_kb = 0
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal:"):
+                mem_kb = int(line.split()[1])
+    from importlib.metadata import version
+
+    def ver(pkg: str) -> str:
+        try:
+            return version(pkg)
+        except Exception:
+            return "not installed"
+
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "ram_gb": round(mem_kb / 1024 / 1024, 1),
+        "os": platform.platform(),
+        "python": platform.python_version(),
+        "versions": {
+            p: ver(p)
+            for p in ("soundscape", "livekit", "livekit-agents", "numpy", "av", "pydantic")
+        },
+        "loadavg": loadavg(),
+        "when": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime()),
+    }
+
+
+def threads() -> dict[str, int]:
+    """Python threads and OS threads (native ones included) of this process."""
+    return {"python": threading.active_count(), "os": len(os.listdir("/proc/self/task"))}
+
+
+def memory(pid: int | str = "self") -> dict[str, float]:
+    """RSS and PSS in MB from /proc/PID/smaps_rollup (PSS: shared pages split among sharers)."""
+    out: dict[str, float] = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Pss", "Shared_Clean", "Private_Dirty", "Pss_File", "Pss_Anon"):
+                out[key.lower()] = int(rest.split()[0]) / 1024
+    return out
+
+
+def run_worker(module: str, config: dict[str, Any], timeout: float) -> dict[str, Any]:
+    """Run ``python -m MODULE --worker CONFIG`` in a fresh process; its last stdout line is JSON."""
+    cmd = [sys.executable, "-m", module, "--worker", json.dumps(config)]
+    load = loadavg()
+    t0 = time.monotonic()
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {**config, "error": f"did not finish within {timeout:.0f} s", "loadavg": load}
+    lines = [ln for ln in p.stdout.splitlines() if ln.startswith("{")]
+    if p.returncode != 0 or not lines:
+        tail = (p.stderr or p.stdout).strip().splitlines()[-5:]
+        return {**config, "error": f"exit {p.returncode}: {' | '.join(tail)}", "loadavg": load}
+    res: dict[str, Any] = json.loads(lines[-1])
+    res.setdefault("loadavg", load)
+    res["process_seconds"] = round(time.monotonic() - t0, 2)
+    return res
+
+
+def emit(result: dict[str, Any]) -> None:
+    """A worker's answer: one JSON line on stdout, then leave without slow teardown."""
+    sys.stdout.write(json.dumps(result) + "\n")
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
+def save(name: str, data: dict[str, Any]) -> Path:
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / f"{name}.json"
+    path.write_text(json.dumps(data, indent=2) + "\n")
+    return path
+
+
+def load_result(name: str) -> dict[str, Any] | None:
+    path = OUT / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def stats(values: list[float]) -> dict[str, float]:
+    """min / median / p95 / max (p95 by nearest rank)."""
+    if not values:
+        return {"n": 0}
+    v = sorted(values)
+    k = max(math.ceil(0.95 * len(v)) - 1, 0)
+    return {
+        "n": len(v),
+        "min": v[0],
+        "median": v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2,
+        "p95": v[min(k, len(v) - 1)],
+        "max": v[-1],
+    }

@@ -1,0 +1,170 @@
+"""CPU per session-second and real-time keeping, N sessions in one process per configuration.
+
+Each configuration (system × N) runs in a fresh process: start N players on a stand-in
+room, play the staggered conversation, wait ``warmup`` seconds, then measure over a fixed
+wall-clock ``window``: process CPU time (all threads, native ones included), samples
+delivered to each AudioSource vs the window × 48 kHz, underruns (from the `Meter` queue
+model), Python and OS thread counts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import resource
+import statistics
+import time
+from typing import Any
+
+from . import common
+from .schedule import CYCLE, schedule
+from .standin import AgentSession, Room
+from .systems import RATE, make
+
+NS = (1, 10, 50, 100, 200)
+QUICK_NS = (1, 10)
+KEEP = 0.99  # a session keeps real time if it delivered ≥ 99 % of the window, no underrun
+
+
+def plan(quick: bool) -> list[dict[str, Any]]:
+    """The configurations of a run, smallest first."""
+    ns = QUICK_NS if quick else NS
+    configs: list[dict[str, Any]] = []
+    for n in ns:
+        window = 3.0 if quick else (10.0 if n <= 10 else 5.0)
+        warmup = 1.5 if quick else 2.5
+        for system in ("floor", "bap", "office", "showcase"):
+            configs.append({"system": system, "n": n, "window": window, "warmup": warmup})
+    if not quick:
+        for ms in (10, 20, 200):  # the floor at other frame sizes, one session
+            configs.append({"system": "floor", "n": 1, "frame_ms": ms, "window": 5.0, "warmup": 1})
+        # soundscape's cheapest setting (200 ms frames), at N=1 and N=50.
+        for n in (1, 50):
+            configs.append(
+                {"system": "office", "n": n, "latency": "low-cpu", "window": 5.0, "warmup": 2.5}
+            )
+    return configs
+
+
+async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
+    n = int(cfg["n"])
+    room = Room()
+    sessions = [AgentSession() for _ in range(n)]
+    t_setup = time.monotonic()
+    players = [
+        make(cfg["system"], i, frame_ms=cfg.get("frame_ms", 100), latency=cfg.get("latency"))
+        for i in range(n)
+    ]
+    for p, s in zip(players, sessions, strict=True):
+        await p.start(room, s)
+    setup = time.monotonic() - t_setup
+    loop = asyncio.get_running_loop()
+    warmup, window = float(cfg["warmup"]), float(cfg["window"])
+    t0 = loop.time() + 0.2
+    schedule(sessions, t0, t0 + warmup + window + CYCLE)
+    await asyncio.sleep(0.2 + warmup)
+
+    before = [p.meter.snapshot() for p in players]
+    th: list[dict[str, int]] = [common.threads()]
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    c0, w0 = time.process_time(), time.monotonic()
+    end = w0 + window
+    while (left := end - time.monotonic()) > 0:
+        await asyncio.sleep(min(left, 1.0))
+        th.append(common.threads())
+    c1, w1 = time.process_time(), time.monotonic()
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    after = [p.meter.snapshot() for p in players]
+
+    wall = w1 - w0
+    cpu = c1 - c0
+    expected = wall * RATE
+    ratios = [
+        (a["delivered"] - b["delivered"]) / expected for a, b in zip(after, before, strict=True)
+    ]
+    unders = [a["underruns"] - b["underruns"] for a, b in zip(after, before, strict=True)]
+    kept = sum(1 for r, u in zip(ratios, unders, strict=True) if r >= KEEP and u == 0)
+    res: dict[str, Any] = {
+        **cfg,
+        "frame_ms": cfg.get("frame_ms", 100) if cfg["system"] == "floor" else None,
+        "wall_s": round(wall, 3),
+        "cpu_s": round(cpu, 4),
+        "cpu_ms_per_session_s": round(cpu * 1000 / (n * wall), 3),
+        "cpu_user_s": round(ru1.ru_utime - ru0.ru_utime, 4),
+        "cpu_sys_s": round(ru1.ru_stime - ru0.ru_stime, 4),
+        "cpu_share_of_one_core": round(cpu / wall, 3),
+        "delivered_ratio": {
+            "min": round(min(ratios), 4),
+            "median": round(statistics.median(ratios), 4),
+            "total": round(sum(ratios) / n, 4),
+        },
+        "sessions_kept": kept,
+        "underruns": sum(unders),
+        "underrun_s": round(
+            sum(
+                a["underrun_seconds"] - b["underrun_seconds"]
+                for a, b in zip(after, before, strict=True)
+            ),
+            3,
+        ),
+        "clears": sum(a["clears"] - b["clears"] for a, b in zip(after, before, strict=True)),
+        "pushes_per_session_s": round(
+            sum(a["pushes"] - b["pushes"] for a, b in zip(after, before, strict=True)) / n / wall, 2
+        ),
+        "threads_python": max(t["python"] for t in th),
+        "threads_os": max(t["os"] for t in th),
+        "setup_s": round(setup, 2),
+        "loadavg_end": common.loadavg(),
+    }
+    scapes = [getattr(p, "scape", None) for p in players]
+    if scapes and scapes[0] is not None:
+        res["runtime_underruns"] = sum(s.metrics.get("underruns", 0) for s in scapes if s)
+        res["runtime_rewinds"] = sum(s.metrics.get("rewinds", 0) for s in scapes if s)
+    return res
+
+
+def worker(cfg: dict[str, Any]) -> None:
+    common.emit(asyncio.run(measure(cfg)))
+
+
+def run(quick: bool = False, only: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """Every configuration in its own process; prints a line per configuration."""
+    results = []
+    for cfg in only or plan(quick):
+        timeout = 60 + cfg["warmup"] + cfg["window"] + 0.5 * cfg["n"]
+        r = common.run_worker("bench.cpu", cfg, timeout)
+        results.append(r)
+        print(line(r), flush=True)
+    data = {"machine": common.machine(), "quick": quick, "results": results}
+    common.save("cpu", data)
+    return data
+
+
+def line(r: dict[str, Any]) -> str:
+    name = r["system"] + (f"/{r['latency']}" if r.get("latency") else "")
+    if r["system"] == "floor":
+        name += f"/{r.get('frame_ms') or 100}ms"
+    if "error" in r:
+        return f"cpu  {name:<16} N={r['n']:<4} ERROR {r['error']}"
+    d = r["delivered_ratio"]
+    return (
+        f"cpu  {name:<16} N={r['n']:<4} {r['cpu_ms_per_session_s']:8.2f} ms/session-s "
+        f"kept {r['sessions_kept']:>3}/{r['n']:<3} delivered min {100 * d['min']:5.1f}% "
+        f"underruns {r['underruns']:<4} threads {r['threads_os']:<5} load {r['loadavg'][0]}"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--worker", help="(internal) run one configuration given as JSON")
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    if a.worker:
+        worker(json.loads(a.worker))
+    else:
+        run(a.quick)
+
+
+if __name__ == "__main__":
+    main()

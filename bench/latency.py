@@ -1,0 +1,230 @@
+"""Cue latency at the AudioSource output: state event → cue audible, state end → cue gone.
+
+Both systems play the office setting with one change that makes the cue measurable: the
+thinking cue is a 1 kHz sine (amplitude 0.5, at the same gain 0.6) instead of keyboard
+typing, whose clicks and pauses have no clear onset. For soundscape the scene is
+scenes/office.yaml with only the cue's file swapped; for BackgroundAudioPlayer it is
+``thinking_sound=AudioConfig(tone, volume=0.6)``.
+
+What the source sends is read back exactly: an `rtc.AudioStream` on a local track of the
+same source yields the 10 ms frames the native source hands to WebRTC, in order, silence
+included, moments after each tick (a clear_queue drops audio before it ever appears
+here). Each sample is given the time its frame arrived plus its offset in the frame. The
+tone's level is followed sample by sample (1 kHz demodulation over one 1 ms period), and:
+
+- onset = first sample after the ``thinking`` event whose tone level passes 10 % of the
+  plateau (−20 dB: the cue is audible);
+- stop = first sample after the ``speaking`` event whose level drops under 10 % of the
+  plateau (the cue is gone).
+
+BackgroundAudioPlayer cuts a stopped sound (``fade_out=0``, its default); the tone scene
+sets ``fade_out: 0`` on the cue to compare the same thing (the engine still applies its
+~5 ms minimum fade against clicks). With office.yaml's default 150 ms cue fade-out, the
+cue is gone 150 ms later by design.
+
+Latency = that sample's time − the time the event was emitted on the session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import tempfile
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from livekit import rtc
+
+from . import common
+from .schedule import schedule
+from .standin import AgentSession, Room
+from .systems import RATE, SCENES, BapPlayer, Player, ScapePlayer
+
+TONE_HZ = 1000
+TONE_AMP = 0.5
+SYSTEMS = (
+    ("bap", None),
+    ("office", None),  # soundscape's default setting ("balanced")
+    ("office", "low-cpu"),
+)
+
+
+def write_tone(path: Path, seconds: float = 12.0) -> None:
+    n = int(seconds * RATE)
+    x = TONE_AMP * np.sin(2 * np.pi * TONE_HZ * np.arange(n) / RATE)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes((x * 32767).astype(np.int16).tobytes())
+
+
+def tone_scene(folder: Path) -> Path:
+    """scenes/office.yaml with the thinking cue's file swapped for the tone, cut on stop."""
+    text = SCENES["office"].read_text()
+    cue = "{source: builtin:keyboard-typing, gain: 0.6, loop: true}"
+    assert cue in text, "the cue in scenes/office.yaml changed: update bench/latency.py"
+    path = folder / "office-tone.yaml"
+    path.write_text(text.replace(cue, "{source: tone.wav, gain: 0.6, loop: true, fade_out: 0}"))
+    return path
+
+
+class Tap:
+    """Reads back what a source sends, with the arrival time of every 10 ms frame."""
+
+    def __init__(self, source: rtc.AudioSource) -> None:
+        track = rtc.LocalAudioTrack.create_audio_track("bench-tap", source)
+        self.stream = rtc.AudioStream.from_track(track=track, sample_rate=RATE, num_channels=1)
+        self.frames: list[tuple[float, np.ndarray]] = []
+        self.task = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        async for ev in self.stream:
+            pcm = np.frombuffer(ev.frame.data, dtype=np.int16).astype(np.float32) / 32768.0
+            self.frames.append((time.monotonic(), pcm))
+
+    def signal(self) -> tuple[np.ndarray, np.ndarray]:
+        """(samples, time of each sample)."""
+        x = np.concatenate([f for _, f in self.frames])
+        t = np.concatenate([a + np.arange(f.shape[0]) / RATE for a, f in self.frames])
+        return x, t
+
+
+def tone_level(x: np.ndarray) -> np.ndarray:
+    """The 1 kHz amplitude at every sample: complex demodulation, averaged over one period."""
+    period = RATE // TONE_HZ
+    z = x * np.exp(-2j * np.pi * TONE_HZ * np.arange(x.shape[0]) / RATE)
+    c = np.concatenate([[0], np.cumsum(z)])
+    avg = np.zeros(x.shape[0], dtype=complex)
+    avg[period - 1 :] = (c[period:] - c[:-period]) / period
+    return np.abs(avg) * 2.0  # level at the window's last sample: causal
+
+
+def edges(
+    level: np.ndarray, t: np.ndarray, events: list[tuple[float, str]]
+) -> dict[str, list[float]]:
+    """Latency of each change: onset (>10 %) after 'thinking', stop (<10 %) after
+    'speaking'; a change whose edge never came before the next event counts as missed."""
+    plateau = float(np.percentile(level, 99))
+    lo = 0.1 * plateau
+    out: dict[str, list[float]] = {"onset": [], "stop": [], "missed": []}
+    for k, (te, what) in enumerate(events):
+        tn = events[k + 1][0] if k + 1 < len(events) else t[-1]
+        i0, i1 = np.searchsorted(t, [te, tn])
+        seg = level[i0:i1]
+        probes = {"thinking": [("onset", seg > lo)], "speaking": [("stop", seg < lo)]}
+        for name, hit in probes.get(what, []):
+            idx = np.flatnonzero(hit)
+            if idx.size == 0:
+                out["missed"].append(te)
+                continue
+            out[name].append(float(t[i0 + idx[0]] - te))
+    return out
+
+
+async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
+    folder = Path(tempfile.mkdtemp(prefix="bench-latency-"))
+    write_tone(folder / "tone.wav")
+    k, cycles = int(cfg["sessions"]), int(cfg["cycles"])
+    think, speak = float(cfg["think"]), float(cfg["speak"])
+    players: list[Player]
+    if cfg["system"] == "bap":
+        players = [BapPlayer(thinking=str(folder / "tone.wav")) for _ in range(k)]
+    else:
+        from soundscape.scene import load
+
+        scene = load(tone_scene(folder))
+        players = [ScapePlayer(scene, seed=i, latency=cfg.get("latency")) for i in range(k)]
+    room = Room()
+    sessions = [AgentSession() for _ in range(k)]
+    events: list[list[tuple[float, str]]] = [[] for _ in range(k)]
+    for i, s in enumerate(sessions):
+        s.on(
+            "agent_state_changed",
+            lambda ev, i=i: events[i].append((time.monotonic(), ev.new_state)),
+        )
+    taps = []
+    for p, s in zip(players, sessions, strict=True):
+        taps.append(Tap(p.source))
+        await p.start(room, s)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time() + 1.0  # a second of bed first
+    until = t0 + cycles * (think + speak)
+    schedule(sessions, t0, until, think=think, speak=speak)
+    await asyncio.sleep(until - loop.time() + 1.0)
+    res: dict[str, list[float]] = {"onset": [], "stop": [], "missed": []}
+    plateaus = []
+    for tap, ev in zip(taps, events, strict=True):
+        x, t = tap.signal()
+        level = tone_level(x)
+        plateaus.append(float(np.percentile(level, 99)))
+        for key, vals in edges(level, t, ev).items():
+            res[key].extend(vals)
+    out: dict[str, Any] = {**cfg, "plateau": [round(p, 3) for p in plateaus]}
+    for key in ("onset", "stop"):
+        out[key] = {
+            a: round(b * 1000, 1) if a != "n" else b for a, b in common.stats(res[key]).items()
+        }
+    out["missed"] = len(res["missed"])
+    out["loadavg_end"] = common.loadavg()
+    return out
+
+
+def worker(cfg: dict[str, Any]) -> None:
+    common.emit(asyncio.run(measure(cfg)))
+
+
+def plan(quick: bool) -> list[dict[str, Any]]:
+    sessions, cycles, phase = (2, 2, 1.0) if quick else (5, 10, 1.5)
+    return [
+        {
+            "system": s,
+            "latency": lat,
+            "sessions": sessions,
+            "cycles": cycles,
+            "think": phase,
+            "speak": phase,
+        }
+        for s, lat in SYSTEMS
+    ]
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    results = []
+    for cfg in plan(quick):
+        r = common.run_worker("bench.latency", cfg, 60 + cfg["cycles"] * 3 * 2)
+        results.append(r)
+        print(line(r), flush=True)
+    data = {"machine": common.machine(), "quick": quick, "results": results}
+    common.save("latency", data)
+    return data
+
+
+def line(r: dict[str, Any]) -> str:
+    name = r["system"] + (f"/{r['latency']}" if r.get("latency") else "")
+    if "error" in r:
+        return f"latency {name:<16} ERROR {r['error']}"
+    parts = [
+        f"{k} min/med/p95 {r[k].get('min', '-')}/{r[k].get('median', '-')}/{r[k].get('p95', '-')} ms (n={r[k]['n']})"
+        for k in ("onset", "stop")
+    ]
+    return f"latency {name:<16} " + "; ".join(parts) + f"; missed {r['missed']}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--worker")
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    if a.worker:
+        worker(json.loads(a.worker))
+    else:
+        run(a.quick)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""Count what reaches a real `rtc.AudioSource`, and model its queue to spot underruns.
+
+`Meter` wraps the source's ``capture_frame`` and ``clear_queue`` (the calls still go
+through unchanged). Every push adds its samples to a model of the native queue, which
+drains at the sample rate on the monotonic clock; a push that finds the model queue empty
+for more than ``TOLERANCE`` counts one underrun (the track carried silence for that long).
+``clear_queue`` drops what the model still holds, so re-rendered audio is not counted
+twice. The same model is applied to every system, so their figures compare.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from livekit import rtc
+
+TOLERANCE = 0.02  # seconds dry before a push counts as an underrun (two native ticks)
+
+
+class Meter:
+    """Wraps one source; read `delivered`, `underruns` and friends at any time."""
+
+    def __init__(self, source: rtc.AudioSource) -> None:
+        self.source = source
+        self.rate = source.sample_rate
+        self.pushes = 0
+        self.pushed = 0  # samples handed to capture_frame
+        self.dropped = 0  # samples the model had queued when clear_queue ran
+        self.clears = 0
+        self.underruns = 0
+        self.underrun_seconds = 0.0
+        self._level = 0.0  # model queue (samples) at _t
+        self._t: float | None = None
+        cap, clear = source.capture_frame, source.clear_queue
+
+        async def capture_frame(frame: rtc.AudioFrame) -> None:
+            self._on_push(frame.samples_per_channel, time.monotonic())
+            await cap(frame)
+
+        def clear_queue() -> None:
+            now = time.monotonic()
+            left = self._left(now)
+            self.dropped += int(left)
+            self.clears += 1
+            self._level, self._t = 0.0, now
+            clear()
+
+        source.capture_frame = capture_frame  # type: ignore[method-assign]
+        source.clear_queue = clear_queue  # type: ignore[method-assign]
+
+    def _left(self, now: float) -> float:
+        if self._t is None:
+            return 0.0
+        return max(self._level - (now - self._t) * self.rate, 0.0)
+
+    def _on_push(self, n: int, now: float) -> None:
+        if self._t is not None:
+            dry_at = self._t + self._level / self.rate
+            gap = now - dry_at
+            if gap > TOLERANCE:
+                self.underruns += 1
+                self.underrun_seconds += gap
+        self._level = self._left(now) + n
+        self._t = now
+        self.pushes += 1
+        self.pushed += n
+
+    @property
+    def delivered(self) -> int:
+        """Samples that reached the track (pushed minus what a clear_queue threw away)."""
+        return self.pushed - self.dropped
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "pushes": self.pushes,
+            "delivered": self.delivered,
+            "clears": self.clears,
+            "underruns": self.underruns,
+            "underrun_seconds": self.underrun_seconds,
+        }

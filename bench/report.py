@@ -1,0 +1,484 @@
+"""docs/performance.md and the console table, from bench/out/*.json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from . import common
+
+DOC = common.ROOT / "docs" / "performance.md"
+ANALYSIS = Path(__file__).with_name("analysis.md")
+LABEL = {
+    "floor": "bare AudioSource (floor)",
+    "bap": "BackgroundAudioPlayer",
+    "office": "soundscape office.yaml",
+    "showcase": "soundscape showcase.yaml",
+}
+
+
+def _name(r: dict[str, Any]) -> str:
+    s = LABEL[r["system"]]
+    if r["system"] == "floor":
+        s += f", {r.get('frame_ms') or 100} ms frames"
+    if r.get("latency"):
+        s += f" ({r['latency']})"
+    return s
+
+
+def _cpu_rows() -> list[dict[str, Any]]:
+    d = common.load_result("cpu")
+    return d["results"] if d else []
+
+
+def _find(rows: list[dict[str, Any]], system: str, n: int, **kw: Any) -> dict[str, Any] | None:
+    for r in rows:
+        ok = r["system"] == system and r["n"] == n and "error" not in r
+        if ok and all(r.get(k) == v for k, v in kw.items()):
+            return r
+    return None
+
+
+def _ms(r: dict[str, Any] | None) -> float | None:
+    return None if r is None else r["cpu_ms_per_session_s"]
+
+
+def _f(x: float | None, fmt: str = "{:.1f}") -> str:
+    return "–" if x is None else fmt.format(x)
+
+
+def summary() -> list[tuple[str, str, str, str, str]]:
+    """(target, goal, soundscape, BackgroundAudioPlayer, met?) rows."""
+    rows: list[tuple[str, str, str, str, str]] = []
+    cpu = _cpu_rows()
+    off1 = _find(cpu, "office", 1, latency=None)
+    bap1 = _find(cpu, "bap", 1)
+    floor1 = _find(cpu, "floor", 1, frame_ms=100)
+    if off1:
+        ok = off1["cpu_ms_per_session_s"] <= 10
+        rows.append(
+            (
+                "CPU, office, N=1",
+                "≤ 10 ms per session-s",
+                _f(_ms(off1)) + " ms",
+                _f(_ms(bap1)) + " ms",
+                "yes" if ok else "no",
+            )
+        )
+        if floor1:
+            x = off1["cpu_ms_per_session_s"] / floor1["cpu_ms_per_session_s"]
+            rows.append(
+                (
+                    "… as a multiple of the floor (100 ms frames)",
+                    "≤ 1.5×",
+                    f"{x:.2f}×",
+                    _f(_ms(bap1) and _ms(bap1) / _ms(floor1), "{:.2f}×"),  # type: ignore[operator]
+                    "yes" if x <= 1.5 else "no",
+                )
+            )
+    lat = common.load_result("latency")
+    if lat:
+        res = {(r["system"], r.get("latency")): r for r in lat["results"] if "error" not in r}
+        s, b = res.get(("office", None)), res.get(("bap", None))
+        for key, what in (("onset", "Cue onset p95"), ("stop", "Cue stop p95")):
+            sv = s[key].get("p95") if s else None
+            bv = b[key].get("p95") if b else None
+            rows.append(
+                (
+                    what + " (at the AudioSource output)",
+                    "≤ 30 ms",
+                    _f(sv, "{:.0f} ms"),
+                    _f(bv, "{:.0f} ms"),
+                    "yes" if sv is not None and sv <= 30 else "no",
+                )
+            )
+    o50, b50 = _find(cpu, "office", 50, latency=None), _find(cpu, "bap", 50)
+    if o50:
+        ok = o50["sessions_kept"] == 50
+        rows.append(
+            (
+                "50 sessions in one process keep real time",
+                "50/50",
+                f"{o50['sessions_kept']}/50, {o50['underruns']} underruns",
+                f"{b50['sessions_kept']}/50, {b50['underruns']} underruns" if b50 else "–",
+                "yes" if ok else "no",
+            )
+        )
+    mem = common.load_result("memory")
+    if mem:
+        g = {r["system"]: r for r in mem["growth"] if "error" not in r}
+        if "office" in g:
+            v = g["office"]["rss_per_added_session_mb"]
+            rows.append(
+                (
+                    "RSS per added session (office)",
+                    "< 2 MB",
+                    f"{v:.2f} MB",
+                    f"{g['bap']['rss_per_added_session_mb']:.2f} MB" if "bap" in g else "–",
+                    "yes" if v < 2 else "no",
+                )
+            )
+    if off1 and bap1:
+        rows.append(
+            (
+                "Python threads, one session",
+                "no thread per sound",
+                str(off1["threads_python"]),
+                str(bap1["threads_python"]),
+                "yes" if off1["threads_python"] <= 2 else "no",
+            )
+        )
+    ren = common.load_result("render")
+    if ren:
+        for r in ren["results"]:
+            if "error" in r:
+                continue
+            v = r["offline_x_realtime_cpu"]
+            rows.append(
+                (
+                    f"Offline render, {r['scene']}",
+                    "≥ 500× real time",
+                    f"{v:.0f}×",
+                    "n/a",
+                    "yes" if v >= 500 else "no",
+                )
+            )
+    cli = common.load_result("cli")
+    if cli:
+        for k in ("help", "lint_one"):
+            r = cli["results"][k]
+            rows.append(
+                (
+                    f"CLI start, `{r['command']}`",
+                    "≤ 300 ms",
+                    f"{r['best_ms']:.0f} ms best",
+                    "n/a",
+                    "yes" if r["best_ms"] <= 300 else "no",
+                )
+            )
+    return rows
+
+
+def table() -> str:
+    rows = summary()
+    if not rows:
+        return "(no results yet)"
+    w = [max(len(r[i]) for r in rows) for i in range(5)]
+    head = ("target", "goal", "soundscape", "BackgroundAudioPlayer", "met")
+    w = [max(a, len(b)) for a, b in zip(w, head, strict=True)]
+    lines = ["  ".join(h.ljust(x) for h, x in zip(head, w, strict=True))]
+    lines += ["  ".join(c.ljust(x) for c, x in zip(r, w, strict=True)) for r in rows]
+    return "\n".join(lines)
+
+
+def _md(head: list[str], rows: list[list[str]]) -> list[str]:
+    out = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return out
+
+
+def _machine_section() -> list[str]:
+    d = next((x for x in map(common.load_result, ("cpu", "latency", "memory")) if x), None)
+    if d is None:
+        return ["(no results)"]
+    m = d["machine"]
+    v = m["versions"]
+    return [
+        f"- {m['nproc']} CPU cores ({m['cpu']}), {m['ram_gb']} GB RAM, {m['os']}",
+        f"- Python {m['python']}; soundscape {v['soundscape']}, livekit {v['livekit']}, "
+        f"livekit-agents {v['livekit-agents']}, numpy {v['numpy']}, av {v['av']}",
+        f"- Run at {m['when']}; load average when the CPU part finished: "
+        f"{' / '.join(map(str, m['loadavg']))} (1/5/15 min). The machine is shared: other "
+        "processes ran alongside, so treat single figures as ±20 %; each row's own load "
+        "average is in bench/out/cpu.json.",
+    ]
+
+
+def _cpu_section() -> list[str]:
+    rows = _cpu_rows()
+    if not rows:
+        return ["(not run)"]
+    out = _md(
+        [
+            "configuration",
+            "N",
+            "CPU ms per session-s",
+            "× floor",
+            "× BAP",
+            "kept real time",
+            "delivered (min)",
+            "underruns",
+            "threads (Python / OS)",
+            "load",
+        ],
+        [],
+    )
+    for r in rows:
+        if "error" in r:
+            out.append(f"| {_name(r)} | {r['n']} | {r['error']} | | | | | | | |")
+            continue
+        fl = _find(rows, "floor", r["n"], frame_ms=100)
+        bap = _find(rows, "bap", r["n"])
+        ms = r["cpu_ms_per_session_s"]
+        xf = f"{ms / _ms(fl):.2f}" if fl and r["system"] != "floor" else ""  # type: ignore[operator]
+        xb = f"{ms / _ms(bap):.2f}" if bap and r["system"] in ("office", "showcase") else ""  # type: ignore[operator]
+        out.append(
+            f"| {_name(r)} | {r['n']} | {ms:.2f} | {xf} | {xb} | {r['sessions_kept']}/{r['n']} | "
+            f"{100 * r['delivered_ratio']['min']:.1f} % | {r['underruns']} | "
+            f"{r['threads_python']} / {r['threads_os']} | {r['loadavg'][0]} |"
+        )
+    return out
+
+
+def _latency_section() -> list[str]:
+    d = common.load_result("latency")
+    if not d:
+        return ["(not run)"]
+    rows = []
+    for r in d["results"]:
+        if "error" in r:
+            rows.append([_name(r), r["error"], "", "", ""])
+            continue
+        cells = [_name(r)]
+        for k in ("onset", "stop"):
+            s = r[k]
+            cells.append(
+                f"{s.get('min', '–')} / {s.get('median', '–')} / {s.get('p95', '–')} (n={s['n']})"
+            )
+        cells.append(str(r["missed"]))
+        rows.append(cells)
+    return _md(
+        ["system", "onset min / median / p95 ms", "stop min / median / p95 ms", "missed"], rows
+    )
+
+
+def _memory_section() -> list[str]:
+    d = common.load_result("memory")
+    if not d:
+        return ["(not run)"]
+    out = ["One process, sessions added while the conversation plays:", ""]
+    rows = []
+    for r in d["growth"]:
+        if "error" in r:
+            rows.append([LABEL[r["system"]], r["error"], "", "", ""])
+            continue
+        steps = ", ".join(f"{x['sessions']}: {x['rss']:.0f}" for x in r["rows"])
+        rows.append(
+            [
+                LABEL[r["system"]],
+                f"{r['first_session_mb']:.1f}",
+                f"{r['rss_per_added_session_mb']:.2f}",
+                f"{r['pss_per_added_session_mb']:.2f}",
+                steps,
+            ]
+        )
+    out += _md(
+        [
+            "system",
+            "first session MB",
+            "RSS per added session MB",
+            "PSS per added session MB",
+            "RSS MB after N sessions",
+        ],
+        rows,
+    )
+    out += [
+        "",
+        "Worker processes running at the same time (PSS splits shared pages among "
+        "the processes that map them):",
+        "",
+    ]
+    rows = []
+    for r in d["sharing"]:
+        if "error" in r:
+            rows.append([LABEL[r["system"]], r.get("cache", ""), r["error"], "", "", ""])
+            continue
+        rows.append(
+            [
+                LABEL[r["system"]],
+                r["cache"],
+                f"{r['workers']} × {r['sessions_per_worker']}",
+                f"{r['rss_mean_mb']:.1f}",
+                f"{r['pss_mean_mb']:.1f}",
+                f"{r['pss_total_mb']:.1f}",
+            ]
+        )
+    out += _md(
+        [
+            "system",
+            "clip cache",
+            "workers × sessions",
+            "RSS per process MB",
+            "PSS per process MB",
+            "PSS all workers MB",
+        ],
+        rows,
+    )
+    return out
+
+
+def _speed_section() -> list[str]:
+    out: list[str] = []
+    d = common.load_result("render")
+    if d:
+        rows = [
+            [
+                r["scene"],
+                f"{r['offline_x_realtime_cpu']:.0f}×",
+                f"{r['offline_x_realtime_wall']:.0f}×",
+                f"{r['live_block_x_realtime_cpu']:.0f}×",
+                f"{r['live_block_engine_ms_per_s']:.2f}",
+            ]
+            for r in d["results"]
+            if "error" not in r
+        ]
+        out += _md(
+            [
+                "scene",
+                "offline render (CPU)",
+                "offline render (wall)",
+                "engine at 100 ms blocks",
+                "engine CPU ms per second at 100 ms blocks",
+            ],
+            rows,
+        )
+        out.append("")
+    d = common.load_result("lint")
+    if d and "error" not in d["result"]:
+        r = d["result"]
+        out += _md(
+            ["how", "files", "files/s", "CPU ms per file"],
+            [
+                [
+                    "`soundscape lint` on all files, one command",
+                    str(r["files"]),
+                    f"{r['cli_files_per_s']:.0f}",
+                    "",
+                ],
+                [
+                    "in process, with asset checks",
+                    str(r["files"]),
+                    f"{r['inproc_assets_files_per_s']:.0f}",
+                    f"{r['inproc_assets_cpu_ms_per_file']}",
+                ],
+                [
+                    "in process, `--no-assets`",
+                    str(r["files"]),
+                    f"{r['inproc_no_assets_files_per_s']:.0f}",
+                    f"{r['inproc_no_assets_cpu_ms_per_file']}",
+                ],
+            ],
+        )
+        out.append("")
+    d = common.load_result("cli")
+    if d:
+        rows = [
+            [f"`{r['command']}`", f"{r['best_ms']:.0f}", f"{r['median_ms']:.0f}", str(r["runs"])]
+            for r in d["results"].values()
+        ]
+        rows.append(
+            ["`python -c pass` (the interpreter alone)", f"{d['python_bare_ms']:.0f}", "", ""]
+        )
+        out += _md(["command", "best ms", "median ms", "runs"], rows)
+    return out or ["(not run)"]
+
+
+METHOD = """\
+Everything is measured by `python -m bench all` in one run on one machine; each
+configuration runs in a fresh process (`python -m bench.<part> --worker`), so nothing is
+shared between systems but the OS file cache. Both systems feed **real `rtc.AudioSource`
+objects** (livekit's native queue and 10 ms ticker); the room is a stand-in that accepts
+`publish_track` (no server, no network); the agent session is a stand-in that emits
+`agent_state_changed` with livekit-agents' own event class, which is all either player
+subscribes to.
+
+- **Systems.** BackgroundAudioPlayer = `BackgroundAudioPlayer(ambient_sound=AudioConfig(
+  OFFICE_AMBIENCE, volume=0.3), thinking_sound=AudioConfig(KEYBOARD_TYPING, volume=0.6))`
+  (its basic example, levels as scenes/office.yaml). soundscape = `Soundscape(scene,
+  seed=i)` with its default latency setting (`balanced`: 100 ms frames, 250 ms queued,
+  rewind on events) unless a row says `low-cpu` (200 ms frames, 450 ms queued). The floor =
+  a bare `rtc.AudioSource` fed silence as fast as its queue (2 frames) accepts it.
+- **Schedule.** Every session: thinking 2 s, speaking 3 s, repeated; session i starts i/N
+  of a 5 s cycle later, so the N sessions' state changes are spread evenly.
+- **CPU.** After a warm-up (2.5 s), process CPU time (`time.process_time`: all threads,
+  the SDK's native ones included) over a fixed wall-clock window (10 s for N ≤ 10, 5 s
+  above), divided by N × window.
+- **Real time.** `capture_frame`/`clear_queue` of every source are wrapped (calls pass
+  through unchanged) to count samples; a model of the native queue drains at 48 kHz, and a
+  push that finds it empty for > 20 ms counts an underrun. *Delivered* = samples that
+  reached the track in the window (a `clear_queue` removes what the model still held) ÷
+  window × 48000. A session *kept real time* if it delivered ≥ 99 % with no underrun.
+- **Threads.** `threading.active_count()` and the number of entries in /proc/self/task
+  (OS threads, the SDK's native runtime included), the maximum sampled once a second.
+- **Latency.** See the module docstring of bench/latency.py: a 1 kHz tone cue instead of
+  typing (same gain, scene otherwise office.yaml, cue `fade_out: 0` like
+  BackgroundAudioPlayer's cut), 5 sessions × 10 cycles of thinking 1.5 s / speaking 1.5 s
+  (50 onsets, 50 stops per system). The track's own output is read back with an
+  `rtc.AudioStream` on a local track of the same source: it yields the exact 10 ms frames
+  the source hands to WebRTC, moments after each tick; each sample gets its frame's arrival
+  time + its offset in the frame. Onset = the tone's level first passes 10 % of its plateau
+  after the `thinking` event; stop = it first falls under 10 % after `speaking`. Latency =
+  that time − the time the event was emitted.
+- **Memory.** RSS/PSS from /proc/self/smaps_rollup after each step of added sessions has
+  played for a second; for sharing, worker processes run at once and the parent reads
+  their /proc/PID/smaps_rollup; the cache is a fresh directory filled before the workers
+  start.
+- **Render / lint / CLI.** See bench/render_speed.py, bench/lint_speed.py, bench/cli_start.py.
+"""
+
+
+def render_doc() -> str:
+    quick = any((d or {}).get("quick") for d in map(common.load_result, ("cpu", "latency")))
+    lines = [
+        "# Performance",
+        "",
+        "<!-- Generated by `python -m bench all` (bench/report.py); the analysis section is "
+        "bench/analysis.md. Do not edit by hand. -->",
+        "",
+        "soundscape's live runtime next to livekit-agents' BackgroundAudioPlayer, measured in",
+        "the same run on the same machine. Reproduce with `.venv/bin/python -m bench all`",
+        "(about 10 minutes; `--quick` for a one-minute smoke pass, `python -m bench cpu` etc."
+        " for one part).",
+        "",
+    ]
+    if quick:
+        lines += ["> **These figures come from a `--quick` run (short windows, small N).**", ""]
+    lines += ["## Summary", ""]
+    lines += _md(
+        ["target", "goal", "soundscape", "BackgroundAudioPlayer", "met"],
+        [list(r) for r in summary()],
+    )
+    lines += [
+        "",
+        "## Machine and versions",
+        "",
+        *_machine_section(),
+        "",
+        "## Method",
+        "",
+        METHOD,
+        "## 1. CPU per session-second and real time",
+        "",
+        *_cpu_section(),
+        "",
+        "## 2. Cue latency at the AudioSource output",
+        "",
+        *_latency_section(),
+        "",
+        "## 3. Memory",
+        "",
+        *_memory_section(),
+        "",
+        "## 4. Offline render, lint, CLI start",
+        "",
+        *_speed_section(),
+        "",
+    ]
+    if ANALYSIS.exists():
+        lines += [ANALYSIS.read_text().rstrip(), ""]
+    return "\n".join(lines)
+
+
+def write(path: Path = DOC) -> Path:
+    path.write_text(render_doc())
+    return path
