@@ -24,6 +24,9 @@ def add_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--format", choices=("float32", "int16"), default="float32",
                    help="WAV sample format (default float32: the engine's exact output)")  # fmt: skip
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
+    p.add_argument("--phone", nargs="?", const="mulaw", choices=("mulaw", "alaw"),
+                   help="write what a caller on a phone line hears: 8 kHz mono, 300-3400 Hz, "
+                   "G.711 mulaw (default) or alaw")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -61,9 +64,17 @@ def run(args: argparse.Namespace) -> int:
     except AssetError as e:
         print(f"{args.scene}: cannot load audio: {e}", file=sys.stderr)
         return 1
-    out = args.output or Path(f"{args.scene.stem}.wav")
+    out = args.output or Path(f"{args.scene.stem}{'-phone' if args.phone else ''}.wav")
+    phone = None
+    if args.phone:
+        from ..phone import phone_line
+
+        phone = phone_line(result.audio, result.rate, args.phone)
     try:
-        write_wav(out, result.audio, result.rate, args.format)
+        if phone is not None:
+            write_wav(out, phone.audio, phone.rate, args.format)
+        else:
+            write_wav(out, result.audio, result.rate, args.format)
         if args.plot:
             from ..plot import PlotUnavailable, plot
 
@@ -76,12 +87,22 @@ def run(args: argparse.Namespace) -> int:
         print(f"soundscape render: cannot write: {e}", file=sys.stderr)
         return 2
     summary = result.summary()
+    if phone is not None:
+        summary["phone"] = {
+            "rate": phone.rate,
+            "law": phone.law,
+            "band_energy": round(phone.kept, 3),
+        }
     if args.json:
         print(json.dumps({"output": str(out), **summary}, indent=2))
         return 0
-    print(
-        f"wrote {out} ({summary['duration_s']:.1f} s, {result.rate} Hz, {args.channels} ch, {args.format})"
-    )
+    if phone is not None:
+        print(f"wrote {out} (phone line: {phone.rate} Hz mono, 300-3400 Hz, G.711 {phone.law}; "
+              f"{phone.kept:.0%} of the scene's energy is inside the band)")  # fmt: skip
+    else:
+        print(
+            f"wrote {out} ({summary['duration_s']:.1f} s, {result.rate} Hz, {args.channels} ch, {args.format})"
+        )
     if args.plot:
         print(f"drew {args.plot}")
     states = " → ".join(f"{s['state']}@{s['at']:g}s" for s in summary["states"])
