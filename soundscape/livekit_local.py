@@ -19,6 +19,7 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 log = logging.getLogger("soundscape")
 
@@ -157,10 +158,12 @@ class LocalServer:
         while time.monotonic() < deadline:
             if self._proc is None or self._proc.poll() is not None:
                 return False
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r:
-                    if r.status == 200:
-                        return True
+            with (
+                contextlib.suppress(OSError),
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=1) as r,
+            ):
+                if r.status == 200:
+                    return True
             time.sleep(0.05)
         return False
 
@@ -199,7 +202,7 @@ class LocalServer:
             self._dir.cleanup()
             self._dir = None
 
-    def token(self, identity: str, room: str, **grants: bool) -> str:
+    def token(self, identity: str, room: str, **grants: Any) -> str:
         """A join token for ``identity`` in ``room`` (grants are `VideoGrants` fields)."""
         return make_token(self.api_key, self.api_secret, identity, room, **grants)
 
@@ -210,7 +213,7 @@ class LocalServer:
         self.cleanup()
 
 
-def make_token(key: str, secret: str, identity: str, room: str, **grants: bool) -> str:
+def make_token(key: str, secret: str, identity: str, room: str, **grants: Any) -> str:
     """A JWT that lets ``identity`` join ``room`` (via livekit-api)."""
     from livekit import api
 
