@@ -49,6 +49,30 @@ def make_audio_source(
     return source
 
 
+async def calibrate_grid(source: rtc.AudioSource, frames: int = 12) -> float:
+    """Find the tick grid of a source we did not create by listening to it for ``frames`` ticks.
+
+    The native source emits one frame per tick even when its queue is empty; a local
+    `rtc.AudioStream` on it receives each a fraction of a millisecond after its tick, so
+    the earliest arrival (relative to a 10 ms grid) pins the grid down.
+    """
+    track = rtc.LocalAudioTrack.create_audio_track("soundscape-calibration", source)
+    stream = rtc.AudioStream.from_track(
+        track=track, sample_rate=source.sample_rate, num_channels=source.num_channels
+    )
+    offsets: list[float] = []
+    try:
+        async for _ in stream:
+            offsets.append(time.monotonic() - len(offsets) * 0.01)
+            if len(offsets) >= frames:
+                break
+    finally:
+        await stream.aclose()
+    grid = min(offsets) - 0.0003  # arrival trails the tick by ~0.3 ms (measured)
+    _grids[source] = grid
+    return grid
+
+
 class AudioSourceSink:
     """Feeds an `rtc.AudioSource` (ours, or one the caller made)."""
 

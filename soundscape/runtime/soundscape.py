@@ -24,7 +24,14 @@ from .handles import PlayHandle
 from .options import LiveOptions
 from .publish import Publisher
 from .session_events import SessionAdapter
-from .sink import AudioSourceSink, FrameCallback, FrameSink, Sink, make_audio_source
+from .sink import (
+    AudioSourceSink,
+    FrameCallback,
+    FrameSink,
+    Sink,
+    calibrate_grid,
+    make_audio_source,
+)
 from .streams import feed
 from .tools import trigger_tools
 
@@ -236,6 +243,12 @@ class Soundscape:
                     " (pass rate=/channels= to Soundscape to match)"
                 )
             sink = AudioSourceSink(audio_source, owned=False)
+            if sink.grid is None and self.options.rewind:
+                # Exact splices need the source's tick grid: listen for ~120 ms once.
+                try:
+                    sink.grid = await asyncio.wait_for(calibrate_grid(audio_source), 1.0)
+                except Exception as e:
+                    log.warning("soundscape: could not find the source's tick grid (%s)", e)
         else:
             # Room for the queue plus a rewind push, so capture_frame never has to wait.
             qms = int((self.options.ahead + 2 * self.options.frame) * 1000) + 50

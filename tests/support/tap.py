@@ -75,15 +75,16 @@ class AudioTap:
     def index(self, t: float) -> int:
         """The sample of `heard()` the track was playing at ``t`` (time.monotonic()).
 
-        Frames reach us a fraction of a millisecond after their tick; a frame that arrived
-        by ``t`` has started playing, so this is exact to within one 10 ms frame.
+        The source emits one frame per 10 ms tick, and each reaches us a little after its
+        tick; the earliest arrival relative to the tick grid is the best estimate of the
+        grid itself, which places ``t`` to a fraction of a millisecond.
         """
-        n = 0
-        for arrived, f in self._frames:
-            if arrived > t:
-                break
-            n += f.shape[0]
-        return n
+        if not self._frames:
+            return 0
+        starts = np.cumsum([0] + [f.shape[0] for _, f in self._frames[:-1]])
+        arrivals = np.array([a for a, _ in self._frames])
+        base = float(np.min(arrivals - starts / self.rate))
+        return round((t - base) * self.rate)
 
     async def aclose(self) -> None:
         if self._task is not None:
