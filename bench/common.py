@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import math
 import os
 import platform
@@ -62,6 +63,26 @@ def threads() -> dict[str, int]:
     return {"python": threading.active_count(), "os": len(os.listdir("/proc/self/task"))}
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds used so far by this process's threads, summed by thread name (the main
+    thread is the event loop; livekit's native runtime threads have their own names)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for tid in os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{tid}/stat") as f:
+                stat = f.read()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()
+        if tid == str(os.getpid()):
+            name = "main (event loop)"
+        name = name.rstrip("0123456789-_ ") or name
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def memory(pid: int | str = "self") -> dict[str, float]:
     """RSS and PSS in MB from /proc/PID/smaps_rollup (PSS: shared pages split among sharers)."""
     out: dict[str, float] = {}
@@ -90,6 +111,25 @@ def run_worker(module: str, config: dict[str, Any], timeout: float) -> dict[str,
     res.setdefault("loadavg", load)
     res["process_seconds"] = round(time.monotonic() - t0, 2)
     return res
+
+
+class LogCounter(logging.Handler):
+    """Counts warnings and errors by message start (e.g. the SDK's mixer timeouts), quietly."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.counts: dict[str, int] = {}
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        key = "mixer stream timeout" if "timeout, ignoring" in msg else msg[:60]
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    @classmethod
+    def install(cls) -> LogCounter:
+        h = cls()
+        logging.getLogger().addHandler(h)
+        return h
 
 
 def emit(result: dict[str, Any]) -> None:

@@ -49,6 +49,7 @@ def plan(quick: bool) -> list[dict[str, Any]]:
 
 async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     n = int(cfg["n"])
+    logs = common.LogCounter.install()
     room = Room()
     sessions = [AgentSession() for _ in range(n)]
     t_setup = time.monotonic()
@@ -67,6 +68,7 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
 
     before = [p.meter.snapshot() for p in players]
     th: list[dict[str, int]] = [common.threads()]
+    tc0 = common.thread_cpu()
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     c0, w0 = time.process_time(), time.monotonic()
     end = w0 + window
@@ -75,6 +77,7 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
         th.append(common.threads())
     c1, w1 = time.process_time(), time.monotonic()
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
+    tc1 = common.thread_cpu()
     after = [p.meter.snapshot() for p in players]
 
     wall = w1 - w0
@@ -112,11 +115,18 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
         "pushes_per_session_s": round(
             sum(a["pushes"] - b["pushes"] for a, b in zip(after, before, strict=True)) / n / wall, 2
         ),
+        # Where the CPU went: ms per session-second by thread name (10 ms resolution).
+        "cpu_by_thread": {
+            k: round((v - tc0.get(k, 0.0)) * 1000 / (n * wall), 2)
+            for k, v in sorted(tc1.items(), key=lambda kv: -(kv[1] - tc0.get(kv[0], 0.0)))
+            if v - tc0.get(k, 0.0) > 0
+        },
         "threads_python": max(t["python"] for t in th),
         "threads_os": max(t["os"] for t in th),
         "setup_s": round(setup, 2),
         "loadavg_end": common.loadavg(),
     }
+    res["log_warnings"] = dict(logs.counts)
     scapes = [getattr(p, "scape", None) for p in players]
     if scapes and scapes[0] is not None:
         res["runtime_underruns"] = sum(s.metrics.get("underruns", 0) for s in scapes if s)

@@ -108,7 +108,8 @@ def edges(
     level: np.ndarray, t: np.ndarray, events: list[tuple[float, str]]
 ) -> dict[str, list[float]]:
     """Latency of each change: onset (>10 %) after 'thinking', stop (<10 %) after
-    'speaking'; a change whose edge never came before the next event counts as missed."""
+    'speaking'; a change whose edge never came before the next event, or a 'speaking' with
+    no cue sounding, counts as missed."""
     plateau = float(np.percentile(level, 99))
     lo = 0.1 * plateau
     out: dict[str, list[float]] = {"onset": [], "stop": [], "missed": []}
@@ -116,6 +117,9 @@ def edges(
         tn = events[k + 1][0] if k + 1 < len(events) else t[-1]
         i0, i1 = np.searchsorted(t, [te, tn])
         seg = level[i0:i1]
+        if what == "speaking" and (seg.size == 0 or seg[0] < lo):
+            out["missed"].append(te)  # no cue sounding when the state ended: nothing to stop
+            continue
         probes = {"thinking": [("onset", seg > lo)], "speaking": [("stop", seg < lo)]}
         for name, hit in probes.get(what, []):
             idx = np.flatnonzero(hit)
@@ -127,6 +131,7 @@ def edges(
 
 
 async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
+    logs = common.LogCounter.install()
     folder = Path(tempfile.mkdtemp(prefix="bench-latency-"))
     write_tone(folder / "tone.wav")
     k, cycles = int(cfg["sessions"]), int(cfg["cycles"])
@@ -170,6 +175,7 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
             a: round(b * 1000, 1) if a != "n" else b for a, b in common.stats(res[key]).items()
         }
     out["missed"] = len(res["missed"])
+    out["log_warnings"] = dict(logs.counts)
     out["loadavg_end"] = common.loadavg()
     return out
 

@@ -1,0 +1,123 @@
+"""Each benchmark runs in a tiny configuration and gives well-formed results.
+
+No timing is asserted (speed is bench/'s output, not a test): these check that every
+part measures what it says — samples really reach the sources, the latency probe hears
+the cue at its level and finds an onset that follows the event — and that the report
+renders from the results.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from bench import cli_start, common, cpu, latency, lint_speed, memory, render_speed, report
+
+
+@pytest.fixture(autouse=True)
+def out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    out = tmp_path / "out"
+    monkeypatch.setattr(common, "OUT", out)
+    return out
+
+
+def finite(*xs: Any) -> bool:
+    return all(isinstance(x, (int, float)) and math.isfinite(x) and x >= 0 for x in xs)
+
+
+@pytest.mark.parametrize("system", ["floor", "bap", "office", "showcase"])
+async def test_cpu_measures_one_session(system: str) -> None:
+    r = await cpu.measure({"system": system, "n": 1, "window": 1.0, "warmup": 0.5})
+    assert r["n"] == 1 and "error" not in r
+    assert finite(r["cpu_s"], r["cpu_ms_per_session_s"], r["wall_s"], r["underruns"])
+    # Audio really reached the source during the window (not a stub): most of a second.
+    assert 0.5 < r["delivered_ratio"]["min"] <= 1.3
+    assert r["pushes_per_session_s"] > 0
+    assert r["threads_os"] >= r["threads_python"] >= 1
+
+
+def test_cpu_worker_process_round_trip() -> None:
+    r = common.run_worker("bench.cpu", {"system": "office", "n": 1, "window": 1, "warmup": 0.5}, 60)
+    assert "error" not in r, r.get("error")
+    assert r["system"] == "office" and finite(r["cpu_ms_per_session_s"])
+    assert cpu.line(r).startswith("cpu  office")
+
+
+def test_latency_edges_find_a_synthetic_onset_and_stop_to_the_sample() -> None:
+    rate = latency.RATE
+    x = np.zeros(3 * rate, dtype=np.float32)
+    on, off = int(1.25 * rate), int(2.5 * rate)
+    x[on:off] = 0.3 * np.sin(2 * np.pi * latency.TONE_HZ * np.arange(off - on) / rate)
+    t = 100.0 + np.arange(x.shape[0]) / rate
+    level = latency.tone_level(x)
+    got = latency.edges(level, t, [(100.5, "thinking"), (102.0, "speaking")])
+    # The causal 1 ms window passes 10 % within its first few samples of the change.
+    assert got["onset"] == [pytest.approx(0.75, abs=0.001)]
+    assert got["stop"] == [pytest.approx(0.5, abs=0.001)]
+    assert got["missed"] == []
+
+
+def test_latency_edges_count_a_cue_that_never_came() -> None:
+    rate = latency.RATE
+    x = 0.3 * np.sin(2 * np.pi * latency.TONE_HZ * np.arange(rate) / rate)
+    x[: rate // 2] = 0
+    t = np.arange(rate) / rate
+    got = latency.edges(latency.tone_level(x), t, [(0.1, "speaking"), (0.2, "thinking")])
+    assert got["stop"] == [] and len(got["missed"]) == 1
+    assert got["onset"] == [pytest.approx(0.3, abs=0.001)]
+
+
+@pytest.mark.parametrize("system,lat", [("bap", None), ("office", None)])
+async def test_latency_hears_the_cue_after_each_event(system: str, lat: str | None) -> None:
+    cfg = {"system": system, "latency": lat, "sessions": 1, "cycles": 1, "think": 1.0,
+           "speak": 1.0}  # fmt: skip
+    r = await latency.measure(cfg)
+    # The tone is heard at its level (0.5 × gain 0.6) over the office bed.
+    assert r["plateau"][0] == pytest.approx(latency.TONE_AMP * 0.6, rel=0.2)
+    assert r["onset"]["n"] == 1 and r["stop"]["n"] == 1 and r["missed"] == 0
+    assert r["onset"]["min"] > 0 and r["stop"]["min"] > 0  # heard after, never before
+
+
+async def test_memory_grows_per_session() -> None:
+    r = await memory.per_session({"system": "office", "steps": [1, 2], "settle": 0.2})
+    assert [row["sessions"] for row in r["rows"]] == [0, 1, 2]
+    assert all(finite(row["rss"], row["pss"]) and row["rss"] > 10 for row in r["rows"])
+    assert "rss_per_added_session_mb" in r
+
+
+def test_memory_reads_worker_processes() -> None:
+    r = memory.shared("office", workers=1, sessions=1, cache="off", settle=0.2)
+    assert "error" not in r, r.get("error")
+    assert r["workers"] == 1 and finite(r["rss_mean_mb"], r["pss_total_mb"])
+    assert r["per_process"][0]["pss"] <= r["per_process"][0]["rss"]
+
+
+def test_render_speed_office() -> None:
+    r = render_speed.measure({"scene": "office", "seconds": 2.0})
+    assert finite(r["offline_x_realtime_cpu"], r["live_block_engine_ms_per_s"])
+
+
+def test_lint_speed_lints_every_copy() -> None:
+    r = lint_speed.measure({"copies": 1})
+    n = len(list((common.ROOT / "scenes").glob("*.yaml")))
+    assert r["files"] == n
+    assert r["cli_exit"] == 0  # the example scenes lint clean, copied or not
+    assert finite(r["cli_files_per_s"], r["inproc_assets_files_per_s"])
+
+
+def test_cli_start_and_report(out_dir: Path, tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(
+        cli_start, "COMMANDS", {"help": ["--help"], "lint_one": ["lint", "scenes/office.yaml"]}
+    )
+    data = cli_start.run(quick=True)
+    assert all(r["exit"] == 0 for r in data["results"].values())
+    saved = json.loads((out_dir / "cli.json").read_text())
+    assert saved["results"]["help"]["runs"] == 3
+    doc = report.write(tmp_path / "performance.md").read_text()
+    assert "## Summary" in doc and "soundscape --help" in doc
+    assert "CLI start" in report.table()
