@@ -146,3 +146,46 @@ def test_latency_setting_is_validated():
         LiveOptions(frame=0.2, ahead=0.3)
     with pytest.raises(ValueError, match="unknown latency preset 'fast'"):
         LiveOptions.coerce("fast")
+
+
+async def test_a_failing_render_is_silence_and_the_track_goes_on(tmp_path, caplog, monkeypatch):
+    from soundscape.engine import Engine
+
+    scape, tap = await start(tmp_path)
+    await asyncio.sleep(0.3)
+    real, calls = Engine.render, {"n": 0}
+
+    def flaky(self, frames):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("engine bug")
+        return real(self, frames)
+
+    monkeypatch.setattr(Engine, "render", flaky)
+    await asyncio.sleep(0.6)
+    m = scape.metrics
+    end = tap.index(time.monotonic())
+    await scape.aclose()
+    y = tap.heard()[:end, 0]
+    y = y[onset(y, 1e-3) :]
+    assert m["render_errors"] == 1 and "engine bug" in caplog.text
+    track = tone_track(y, BED, W)
+    silent = np.flatnonzero(track < 0.01)
+    assert 4 <= silent.size <= 6  # one 100 ms block of silence (edges half-filled)...
+    assert track[-5:].min() > 0.14  # ...then the bed again, at its level
+
+
+async def test_trigger_before_start_is_a_clear_error(tmp_path):
+    scape = Soundscape(write_tone_scene(tmp_path))
+    with pytest.raises(RuntimeError, match=r"not running; `await scape\.start"):
+        scape.trigger("order_confirmed")
+
+
+async def test_a_handle_of_a_switched_away_scene_ends_with_it(tmp_path):
+    scape, _ = await start(tmp_path)
+    h = scape.play("chime", loop=True)
+    await asyncio.sleep(0.2)
+    await scape.switch(tmp_path / "hold.yaml", crossfade="100ms")
+    await asyncio.wait_for(h, timeout=3)
+    assert h.done()
+    await scape.aclose()

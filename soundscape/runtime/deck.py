@@ -32,7 +32,7 @@ class EngineLike(Protocol):
     def restore(self, snap: object) -> None: ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Slot:
     engine: EngineLike
     offset: int  # deck sample at which this engine's sample 0 plays
@@ -125,6 +125,11 @@ class Deck:
             self._slots = [self._slots[-1]]
             self._fade = None
         return out
+
+    def skip(self, n: int) -> None:
+        """Advance the deck clock by ``n`` without rendering (the engines pause meanwhile)."""
+        self.position += n
+        self._slots = [_Slot(s.engine, s.offset + n) for s in self._slots]
 
     def snapshot(self) -> DeckSnapshot:
         return DeckSnapshot(

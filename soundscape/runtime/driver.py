@@ -169,7 +169,7 @@ class LiveDriver:
             self.metrics.render_errors += 1
             log.exception("soundscape: render failed; sending silence")
             self.deck.restore(snap)
-            self.deck.position = start + n
+            self.deck.skip(n)
             audio = np.zeros((n, self.deck.channels), dtype=np.float32)
         self._blocks.append(_Block(start, snap, audio))
         self.metrics.blocks += 1

@@ -336,8 +336,10 @@ class Soundscape:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._task
             self._task = None
+        me = asyncio.current_task()
         for t in list(self._feeders):
-            t.cancel()
+            if t is not me:
+                t.cancel()
         for h in list(self._handles):
             h._mark_done()
         self._handles.clear()
@@ -383,6 +385,8 @@ class Soundscape:
 
     def trigger(self, name: str, **fields: Any) -> None:
         """Fire the scene's trigger ``name`` (declared under `triggers:`) with string fields."""
+        if self._status != "running":
+            raise RuntimeError("Soundscape is not running; `await scape.start(...)` first")
         name = name.removeprefix("trigger.")
         trig = self.scene.triggers.get(name)
         if trig is None:
@@ -421,8 +425,11 @@ class Soundscape:
         if not self._handles:
             return
         loop = asyncio.get_running_loop()
+        d = self._driver
+        live = d.deck.engines if d is not None else []
         for h, eng in list(self._handles.items()):
-            if h.voice is not None and not eng.is_active(h.voice):
+            # A voice of a scene switched away from ends with that scene's crossfade.
+            if h.voice is not None and (not eng.is_active(h.voice) or eng not in live):
                 # Ended at the render head: heard to its end once the queue has played out.
                 del self._handles[h]
                 loop.call_later(queued, h._mark_done)
