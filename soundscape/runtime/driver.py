@@ -176,7 +176,14 @@ class LiveDriver:
         return audio
 
     async def _push(self, audio: np.ndarray, now: float) -> None:
+        before = self.clock.underrun_seconds
         self.clock.on_push(audio.shape[0], now)
+        if self.clock.underruns > self.metrics.underruns:
+            log.warning(
+                "soundscape: the event loop was busy for too long; the track played %.0f ms "
+                "of silence (raise `ahead` if this repeats)",
+                1000 * (self.clock.underrun_seconds - before),
+            )
         self.metrics.underruns = self.clock.underruns
         self.metrics.underrun_seconds = self.clock.underrun_seconds
         self.metrics.samples += audio.shape[0]

@@ -208,6 +208,11 @@ class Soundscape:
             raise RuntimeError("this Soundscape is closing; await aclose() before restarting it")
         if audio_source is not None and frame_sink is not None:
             raise ValueError("give either audio_source or frame_sink, not both")
+        if room is not None and frame_sink is not None:
+            raise ValueError(
+                "room= publishes an AudioSource, but with frame_sink= there is none: "
+                "drop one of them"
+            )
         self._status = "starting"
         self._closed_fut = asyncio.get_running_loop().create_future()
         try:
