@@ -14,6 +14,7 @@ from support.room import FakeRoom
 from support.tap import AudioTap, close_all
 from support.tone_scene import AMP, BED, BED_GAIN, write_tone_scene
 
+from soundscape.errors import AssetError
 from soundscape.runtime import LiveOptions, Soundscape, make_audio_source
 
 RATE = 48000
@@ -189,3 +190,17 @@ async def test_a_handle_of_a_switched_away_scene_ends_with_it(tmp_path):
     await asyncio.wait_for(h, timeout=3)
     assert h.done()
     await scape.aclose()
+
+
+async def test_a_missing_file_fails_start_with_the_file_and_scene_position(tmp_path):
+    path = tmp_path / "scene.yaml"
+    path.write_text("version: 1\nlayers:\n  bed: nothere.wav\n")
+    scape = Soundscape(path)
+    room = FakeRoom()
+    with pytest.raises(
+        AssetError,
+        match=r"nothere.wav: file not found \(needed by layers/bed at .*scene.yaml:3:8\)",
+    ):
+        await scape.start(room=room)
+    assert not scape.running and room.local_participant.published == []
+    await scape.aclose()  # nothing to close, and no error
