@@ -20,6 +20,7 @@ from support.tone_scene import (
     AMP,
     BED,
     BED_GAIN,
+    CHIME,
     CUE,
     DUCK,
     THINK,
@@ -170,3 +171,34 @@ def test_session_close_stops_the_scape_and_unpublishes(lookup_run):
     fade = y[end - int(0.1 * RATE) : end]
     assert clicks(fade, material_step=step_bound([(BED_GAIN * AMP, BED)])) == []
     assert tone_level(fade[:W], BED) > 4 * tone_level(fade[-W:], BED)
+
+
+async def test_the_llm_fires_a_trigger_through_its_tool(tmp_path):
+    scape = Soundscape(write_tone_scene(tmp_path), seed=1)
+    session = scripted_session(
+        [Reply(tools=(ToolCall("order_confirmed", {"order": "9"}),), delay=0.2), "Done."]
+    )
+    started: list[float] = []
+    session.on(
+        "tool_execution_updated",
+        lambda e: (
+            started.append(time.monotonic()) if e.update.type == "tool_call_started" else None
+        ),
+    )
+    fired: list[tuple[str, dict]] = []
+    scape.on("trigger", lambda name, fields: fired.append((name, fields)))
+    source = make_audio_source(RATE, 1, 1000)
+    tap = AudioTap(source)
+    await session.start(agent=Agent(instructions="test", tools=scape.llm_tools()))
+    await scape.start(agent_session=session, audio_source=source)
+    await asyncio.sleep(0.3)
+    await session.generate_reply(user_input="confirm my order")
+    await asyncio.sleep(0.5)
+    await session.aclose()
+    await asyncio.wait_for(scape.wait_closed(), timeout=5)
+    y = tap.heard()[:, 0]
+    t = tap.index(started[0])
+    await close_all()
+    assert fired == [("order_confirmed", {"order": "9"})]
+    assert tone_level(y[t - 10 * W : t], CHIME) < 0.005
+    assert tone_level(y[t + W : t + 10 * W], CHIME) > 0.4  # the chime, at its 0.5 level
