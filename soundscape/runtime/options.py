@@ -22,8 +22,8 @@ class LiveOptions:
     crossfade at a rewind splice, so the bed continues without a click.
     """
 
-    frame: float = 0.1
-    ahead: float = 0.25
+    frame: float = 0.2
+    ahead: float = 0.45
     rewind: bool = True
     splice: float = 0.005
 
@@ -39,12 +39,13 @@ class LiveOptions:
 
     @classmethod
     def preset(cls, name: Preset) -> LiveOptions:
-        """``balanced`` (100 ms frames, rewind), ``low-cpu`` (200 ms frames, rewind) or
-        ``low-latency`` (20 ms frames, short queue: reaction without rewind, 3-4× the CPU)."""
+        """``low-cpu`` (the default: 200 ms frames), ``balanced`` (100 ms frames: a shorter
+        queue, so a cheaper rewind and, for sinks that cannot rewind, a quicker reaction) or
+        ``low-latency`` (20 ms frames: quick even without rewind, 3-4× the CPU)."""
         table = {
-            "balanced": cls(),
-            "low-cpu": cls(frame=0.2, ahead=0.45),
-            "low-latency": cls(frame=0.02, ahead=0.06, rewind=True),
+            "low-cpu": cls(),
+            "balanced": cls(frame=0.1, ahead=0.25),
+            "low-latency": cls(frame=0.02, ahead=0.06),
         }
         if name not in table:
             raise ValueError(f"unknown latency preset {name!r}; use one of {sorted(table)}")

@@ -4,11 +4,14 @@ Reconnects: on a *resume* the SDK keeps the PeerConnection and the publication; 
 reconnect* it re-publishes local tracks itself (`local_track_republished`, new SIDs, same
 track and AudioSource). The driver never stops feeding the source, so the track plays on in
 both cases; what we must cover is finding the publication by track rather than by a cached
-SID when unpublishing.
+SID when unpublishing. A publish the room refuses at start (it is reconnecting) is logged
+and retried on the room's next ``reconnected``/``connected`` event.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -33,10 +36,54 @@ class Publisher:
         self.options = options or default_publish_options()
         self.track: Any = None
         self.publication: Any = None
+        self._source: rtc.AudioSource | None = None
+        self._watching = False
+        self._retry: asyncio.Task[None] | None = None
 
     async def publish(self, source: rtc.AudioSource) -> None:
-        self.track = rtc.LocalAudioTrack.create_audio_track(self.name, source)
+        """Publish a track of ``source``. If the room refuses (e.g. it is reconnecting) and
+        it emits events, log it and publish again when it (re)connects; else raise."""
+        self._source = source
+        try:
+            await self._publish_once()
+        except Exception as e:
+            on = getattr(self.room, "on", None)
+            if not callable(on):
+                raise
+            on("reconnected", self._on_connected)
+            on("connected", self._on_connected)
+            self._watching = True
+            log.error(
+                "soundscape: could not publish track %r (%s); the scene keeps playing and the "
+                "track is published when the room reconnects",
+                self.name,
+                str(e),  # not the exception: its frames would keep the refused track alive
+            )
+
+    async def _publish_once(self) -> None:
+        assert self._source is not None
+        # A fresh track per attempt: a refused publish may leave the old one half-registered.
+        self.track = rtc.LocalAudioTrack.create_audio_track(self.name, self._source)
         self.publication = await self.room.local_participant.publish_track(self.track, self.options)
+
+    def _on_connected(self, *_: Any) -> None:
+        idle = self._retry is None or self._retry.done()
+        if self.publication is None and self._source is not None and idle:
+            self._retry = asyncio.ensure_future(self._republish())
+
+    async def _republish(self) -> None:
+        try:
+            await self._publish_once()
+            log.info("soundscape: track %r published after the room reconnected", self.name)
+        except Exception as e:
+            log.error("soundscape: publishing track %r failed again (%s)", self.name, str(e))
+
+    def _unwatch(self) -> None:
+        if self._watching:
+            for event in ("reconnected", "connected"):
+                with contextlib.suppress(Exception):
+                    self.room.off(event, self._on_connected)
+            self._watching = False
 
     def _current_sid(self) -> str | None:
         # After a full reconnect the SID changed; look the track up again.
@@ -51,6 +98,13 @@ class Publisher:
         return getattr(pub, "sid", None) if pub is not None else None
 
     async def unpublish(self) -> None:
+        self._unwatch()
+        self._source = None
+        if self._retry is not None:
+            self._retry.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._retry
+            self._retry = None
         if self.publication is None:
             return
         sid = self._current_sid()

@@ -64,7 +64,7 @@ class Soundscape:
     """Plays a scene on a published track, following an AgentSession.
 
     ``latency`` trades CPU for reaction time: a `LiveOptions`, a preset name
-    (``"balanced"``, ``"low-cpu"``, ``"low-latency"``) or a mapping such as
+    (``"low-cpu"``, the default; ``"balanced"``; ``"low-latency"``) or a mapping such as
     ``{"frame": "200ms", "ahead": "450ms"}``. See docs/runtime.md.
     """
 

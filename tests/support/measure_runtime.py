@@ -26,10 +26,10 @@ from support.tone_scene import AMP, BED, BED_GAIN, THINK, write_tone_scene
 ROOT = Path(__file__).resolve().parents[2]
 RATE = 48000
 SETTINGS: dict[str, LiveOptions] = {
+    "low-cpu, the default (200 ms frames, rewind)": LiveOptions.preset("low-cpu"),
     "balanced (100 ms frames, rewind)": LiveOptions.preset("balanced"),
-    "low-cpu (200 ms frames, rewind)": LiveOptions.preset("low-cpu"),
     "low-latency (20 ms frames, rewind)": LiveOptions.preset("low-latency"),
-    "no rewind (100 ms frames)": LiveOptions(rewind=False),
+    "no rewind (100 ms frames)": LiveOptions(frame=0.1, ahead=0.25, rewind=False),
 }
 
 
