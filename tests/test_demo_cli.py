@@ -11,7 +11,6 @@ import wave
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from soundscape.audio import load_clip
 from soundscape.livekit_local import LocalServer
