@@ -9,6 +9,7 @@ as SVG (`soundscape.preview.diagram`).
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 import subprocess
@@ -141,7 +142,7 @@ def to_mermaid(graph: SceneGraph) -> str:
 
     ids = {n.name: node_id(n.name, i) for i, n in enumerate(graph.nodes)}
     machine = GraphMachine(
-        model=_Drawn(),
+        model=(model := _Drawn()),
         states=[ids[n.name] for n in graph.nodes],
         initial=ids[graph.initial],
         auto_transitions=False,
@@ -159,7 +160,14 @@ def to_mermaid(graph: SceneGraph) -> str:
         machine.get_transitions(f"t{i}", ids[e.source])[-1].label = _mermaid_text(e.label)  # type: ignore[attr-defined]
     # Labels were set after `add_transition` built its markup: have it rebuilt.
     machine._needs_update = True
+    machine.get_combined_graph()
+    # The diagram is of the scene, not of a running instance: no state is "active".
+    machine.model_graphs[id(model)].reset_styling()
     text = str(machine.get_combined_graph().draw(None))
+    # transitions writes the title as bare front matter; mermaid's front matter is YAML.
+    title = _mermaid_text(graph.title)
+    if text.startswith(f"---\n{title}\n---\n"):
+        text = f"---\ntitle: {json.dumps(title)}\n---\n" + text[len(title) + 9 :]
     notes = []
     for n in graph.nodes:
         lines = [f"▶ {c}" for c in n.cues] + [f"♫ {lv}" for lv in n.layers]

@@ -55,6 +55,8 @@ def test_mermaid_has_every_state_transition_guard_timer_and_cue(write_scene, cap
     assert set(ids) == {"idle", "on-hold.music"}
     idle, hold = ids["idle"], ids["on-hold.music"]
     assert f"[*] --> {idle}" in out
+    # A diagram of the scene, not of a running instance: no state is styled as the current one.
+    assert re.findall(r"Class \S+ (\S+)", out) == ["s_default", "s_default"]
     edges = _edges(out)
     # A bare `from`-less transition leaves every state; from its target it is internal.
     assert edges[(idle, hold)] == "trigger.hold-on ▶ click"
@@ -77,7 +79,7 @@ def test_follow_agent_moves_are_drawn(write_scene, capsys):
     )
     assert main(["graph", str(path), "-o", str(path.with_suffix(".mmd"))]) == 0
     text = path.with_suffix(".mmd").read_text(encoding="utf-8")
-    assert text.startswith("---\nscene\n---\nstateDiagram-v2")
+    assert text.startswith('---\ntitle: "scene"\n---\nstateDiagram-v2')
     edges = _edges(text)
     ids = _ids(text)
     assert edges[(ids["idle"], ids["thinking"])] == "agent.thinking"
