@@ -131,6 +131,20 @@ def test_invalid_edit_keeps_the_old_scene_and_reports_where(scene_dir):
     assert "trigger.hold" in {b["event"] for b in live.ui()["buttons"]}
 
 
+def test_a_file_invalid_from_the_start_plays_silence_until_fixed(scene_dir):
+    path = scene_dir / "tones.yaml"
+    path.write_text("version: 2\n", encoding="utf-8")
+    live = LiveScene(path, channels=1)
+    assert live.loaded is None and live.status()["state"] is None
+    assert live.diagnostics[0].startswith(f"{path}:1:10: error:")
+    assert not live.render(960).any()
+    assert live.ui()["buttons"] == []
+    path.write_text(SCENE, encoding="utf-8")
+    assert live.reload() and live.status()["state"] == "idle"
+    assert level_db(np.concatenate([live.render(960) for _ in range(100)])[-RATE:, 0], BED_HZ) \
+        == pytest.approx(-23.0, abs=0.3)  # fmt: skip
+
+
 def test_reload_crossfades_instead_of_clicking(scene_dir):
     path = scene_dir / "tones.yaml"
     live = LiveScene(path, channels=1)
