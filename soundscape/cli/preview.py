@@ -11,7 +11,9 @@ from pathlib import Path
 
 def add_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("scene", type=Path, help="the scene file (reloaded when it changes)")
-    p.add_argument("--port", type=int, default=8750, help="port on 127.0.0.1 (0: any free port)")
+    p.add_argument(
+        "--port", type=int, default=8750, help="port on 127.0.0.1 (default 8750; 0: any free port)"
+    )
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--open", action="store_true", help="open the page in the default browser")
 

@@ -204,7 +204,7 @@ def _handler_for(server: PreviewServer) -> type[BaseHTTPRequestHandler]:
                     self.wfile.write(f"data: {msg}\n\n".encode())
                     self.wfile.flush()
                     server._stop.wait(STATUS_SECONDS)
-            except (BrokenPipeError, ConnectionResetError):
+            except OSError:  # the page went away
                 pass
 
         def _audio(self) -> None:
@@ -222,7 +222,7 @@ def _handler_for(server: PreviewServer) -> type[BaseHTTPRequestHandler]:
                     if data is None:
                         break
                     self.wfile.write(data)
-            except (BrokenPipeError, ConnectionResetError):
+            except OSError:  # the page went away
                 pass
             finally:
                 server.unlisten(q)
