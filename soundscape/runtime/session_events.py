@@ -83,6 +83,9 @@ class SessionAdapter:
         agent = getattr(self.session, "agent_state", None)
         if isinstance(agent, str) and agent != "initializing":
             out.append((f"agent.{agent}", {"old_state": "initializing"}))
+        user = getattr(self.session, "user_state", None)
+        if isinstance(user, str) and user != "listening":
+            out.append((f"user.{user}", {"old_state": "listening"}))
         return out
 
     def _make(self, kind: str) -> Callable[[Any], None]:

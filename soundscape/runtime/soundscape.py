@@ -275,7 +275,8 @@ class Soundscape:
             self._adapter.attach()
             for name, fields in self._adapter.current():
                 engine.post(name, fields)
-                self._last_agent = (name, fields)
+                if name.startswith("agent."):
+                    self._last_agent = (name, fields)
         self._task = asyncio.create_task(self._driver.run(), name="soundscape-driver")
         self._task.add_done_callback(self._task_done)
 
