@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import OUT, machine  # noqa: E402
-from soundscape.caller import Caller, Recording  # noqa: E402
+from soundscape.caller import Caller, Recording, record_source  # noqa: E402
 from soundscape.livekit_local import VERSION, LocalServer  # noqa: E402
 
 RATE = 48000
@@ -118,19 +118,6 @@ def crossings(
     return out
 
 
-async def _tap(source: Any, rec: Recording) -> None:
-    from livekit import rtc
-
-    track = rtc.LocalAudioTrack.create_audio_track("tap", source)
-    stream = rtc.AudioStream.from_track(track=track, sample_rate=RATE, num_channels=1)
-    try:
-        async for ev in stream:
-            pcm = np.frombuffer(ev.frame.data, dtype=np.int16).astype(np.float32) / 32768
-            rec.frames.append((time.monotonic(), pcm))
-    finally:
-        await stream.aclose()
-
-
 async def measure(server: LocalServer, scene: Path, preset: str, cycles: int) -> dict[str, Any]:
     from livekit import rtc
 
@@ -143,7 +130,7 @@ async def measure(server: LocalServer, scene: Path, preset: str, cycles: int) ->
     opts = scape.options
     source = make_audio_source(RATE, 1, int((opts.ahead + 2 * opts.frame) * 1000) + 50)
     sent = Recording("tap", "agent", RATE)
-    tap = asyncio.ensure_future(_tap(source, sent))
+    tap = asyncio.ensure_future(record_source(source, sent))
     events: list[tuple[float, float]] = []
     try:
         await caller.join(server.url, server.token("caller", room_name))

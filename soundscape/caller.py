@@ -83,6 +83,20 @@ def mix_on_timeline(
     return out
 
 
+async def record_source(source: rtc.AudioSource, rec: Recording) -> None:
+    """Record into ``rec`` what ``source`` hands to WebRTC, frame by frame as it goes out
+    (a local track on the same source; silence included). Runs until cancelled."""
+    track = rtc.LocalAudioTrack.create_audio_track("tap", source)
+    stream = rtc.AudioStream.from_track(track=track, sample_rate=rec.rate, num_channels=1)
+    try:
+        async for ev in stream:
+            pcm = np.frombuffer(ev.frame.data, dtype=np.int16).astype(np.float32) / 32768
+            rec.frames.append((time.monotonic(), pcm))
+    finally:
+        with contextlib.suppress(Exception):
+            await stream.aclose()
+
+
 class Caller:
     """Joins a room, subscribes to every audio track and records it (see `Recording`)."""
 

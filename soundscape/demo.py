@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .caller import Caller, Recording, mix_on_timeline
+from .caller import Caller, Recording, mix_on_timeline, record_source
 from .render import Rendered, VoiceSpan
 from .scene.model import Scene
 
@@ -180,21 +180,6 @@ def _delay_at(delays: list[tuple[float, float]], t: float) -> float | None:
     return min(delays, key=lambda d: abs(d[0] - t))[1]
 
 
-async def _tap(source: Any, rec: Recording) -> None:
-    """What the source actually plays, with the time each 10 ms frame went out."""
-    from livekit import rtc
-
-    track = rtc.LocalAudioTrack.create_audio_track("tap", source)
-    stream = rtc.AudioStream.from_track(track=track, sample_rate=RATE, num_channels=1)
-    try:
-        async for ev in stream:
-            pcm = np.frombuffer(ev.frame.data, dtype=np.int16).astype(np.float32) / 32768
-            rec.frames.append((time.monotonic(), pcm))
-    finally:
-        with contextlib.suppress(Exception):
-            await stream.aclose()
-
-
 async def run_live(
     scene: Scene, url: str, api_key: str, api_secret: str, *, voice: str | None = None
 ) -> DemoResult:
@@ -300,7 +285,7 @@ async def run_live(
     try:
         await caller.join(url, make_token(api_key, api_secret, "caller", room_name))
         await agent_room.connect(url, make_token(api_key, api_secret, "agent", room_name))
-        tap_task = asyncio.ensure_future(_tap(source, sent))
+        tap_task = asyncio.ensure_future(record_source(source, sent))
         t0 = time.monotonic()
         await session.start(
             SupportAgent(),

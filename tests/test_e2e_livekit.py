@@ -10,6 +10,7 @@ is checked: a cue must be absent from everything that arrived before its event.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -22,9 +23,10 @@ import pytest
 from audio_checks import sine, tone_level, tone_track, write_wav
 from livekit import rtc
 
-from soundscape.caller import Caller, Recording
+from soundscape.caller import Caller, Recording, record_source
 from soundscape.livekit_local import LocalServer
 from soundscape.runtime import Soundscape
+from soundscape.runtime.sink import make_audio_source
 
 pytest_plugins = ["livekit_fixtures"]
 
@@ -88,6 +90,7 @@ class Call:
     scape: Soundscape
     caller: Caller
     server: LocalServer
+    sent: Recording
 
     async def heard(self, seconds: float) -> tuple[float, float]:
         """Let ``seconds`` of audio arrive; return the (start, end) of that stretch."""
@@ -100,20 +103,31 @@ class Call:
 
 
 @asynccontextmanager
-async def call(server: LocalServer, tmp_path: Path) -> AsyncIterator[Call]:
+async def call(server: LocalServer, tmp_path: Path, *, tap: bool = False) -> AsyncIterator[Call]:
+    """Agent + caller in a fresh room. ``tap``: the scape feeds a source of ours, and
+    ``Call.sent`` records what that source handed to WebRTC (the sender's side)."""
     room_name = f"e2e-{uuid.uuid4().hex[:8]}"
     agent, caller = rtc.Room(), Caller(rate=RATE)
     scape = Soundscape(write_scene(tmp_path), seed=1)
+    source = make_audio_source(RATE, 1, 1000) if tap else None
+    sent = Recording("tap", "agent", RATE)
+    tapping = asyncio.ensure_future(record_source(source, sent)) if source is not None else None
     try:
         await caller.join(server.url, server.token("caller", room_name))
         await agent.connect(server.url, server.token("agent", room_name))
-        await scape.start(room=agent)
+        await scape.start(room=agent, audio_source=source)
         await caller.wait_track("soundscape")
-        yield Call(agent, scape, caller, server)
+        yield Call(agent, scape, caller, server, sent)
     finally:
         await scape.aclose()
         await agent.disconnect()
         await caller.aclose()
+        if tapping is not None:
+            tapping.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await tapping
+        if source is not None:
+            await source.aclose()
 
 
 async def test_bed_from_the_start_and_each_cue_follows_its_state(
@@ -161,22 +175,37 @@ async def test_bed_from_the_start_and_each_cue_follows_its_state(
         assert level(part, BED) > 0.6 * BED_LEVEL
 
 
+def chime_runs(x: np.ndarray) -> list[tuple[float, float]]:
+    """(start, end) in seconds of each stretch where the chime sounds (10 ms resolution)."""
+    on = tone_track(x, CHIME, 480, RATE) > 0.5 * CUE_LEVEL
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(int), [0]])))
+    return [(a * 0.01, b * 0.01) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 async def test_a_one_shot_play_arrives_whole(livekit_server: LocalServer, tmp_path: Path) -> None:
-    async with call(livekit_server, tmp_path) as c:
+    async with call(livekit_server, tmp_path, tap=True) as c:
         await c.heard(0.5)
         t0 = time.monotonic()
         handle = c.scape.play("chime", gain=0.5)
         await asyncio.wait_for(handle, timeout=5)
         await c.heard(0.5)
+        sent = c.sent.between(t0, time.monotonic())
         got = c.track().between(t0, time.monotonic())
-    # 10 ms windows: the tone is on in one unbroken run exactly as long as the clip.
-    on = tone_track(got, CHIME, 480, RATE) > 0.5 * CUE_LEVEL
-    runs = np.flatnonzero(np.diff(np.concatenate([[0], on.astype(int), [0]])))
-    assert len(runs) == 2, f"the chime arrived in {len(runs) // 2} pieces"
-    assert abs((runs[1] - runs[0]) * 0.01 - CHIME_SECONDS) <= 0.03
-    # At full level in its middle, and the bed underneath did not stop for it.
-    mid = got[runs[0] * 480 + 4800 : runs[1] * 480 - 4800]
+    # The source sent it as one unbroken tone exactly as long as the clip (10 ms windows)…
+    runs = chime_runs(sent)
+    assert len(runs) == 1, f"the chime left the source in {len(runs)} pieces"
+    assert abs(runs[0][1] - runs[0][0] - CHIME_SECONDS) <= 0.011
+    # …and the caller got all of it: from its start to its end, at full level. The caller's
+    # jitter buffer may stretch or squeeze time by a few packets as it adapts (and conceal a
+    # late one), so its length is checked to ±50 ms and 90 % coverage, not to the sample.
+    runs = chime_runs(got)
+    assert runs, "the chime never reached the caller"
+    start, end = runs[0][0], runs[-1][1]
+    assert abs(end - start - CHIME_SECONDS) <= 0.05
+    assert sum(b - a for a, b in runs) >= 0.9 * CHIME_SECONDS
+    mid = got[int((start + 0.1) * RATE) : int((end - 0.1) * RATE)]
     assert tone_level(mid, CHIME, RATE) > 0.8 * CUE_LEVEL
+    # The bed underneath did not stop for it.
     assert level(mid, BED) > 0.6 * BED_LEVEL
 
 
