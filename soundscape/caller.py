@@ -41,6 +41,15 @@ class Recording:
             return np.zeros(0, np.float32)
         return np.concatenate([f for _, f in self.frames])
 
+    def sample_times(self) -> np.ndarray:
+        """When each sample of `audio()` arrived: its frame's arrival time, minus the samples
+        after it in that frame."""
+        if not self.frames:
+            return np.zeros(0)
+        return np.concatenate(
+            [t - (len(f) - 1 - np.arange(len(f))) / self.rate for t, f in self.frames]
+        )
+
     def between(self, t0: float, t1: float) -> np.ndarray:
         """The samples of frames that arrived in [t0, t1) (monotonic clock)."""
         parts = [f for t, f in self.frames if t0 <= t < t1]

@@ -141,43 +141,43 @@ def network_delays(
 ) -> list[tuple[float, float]]:
     """Source → caller delay over time: ``(time at the caller, delay)`` pairs.
 
-    Each 0.5 s of what the caller heard is found in what the source played (correlation, over
-    delays of 0-2 s) and the arrival times of the same samples are compared. Short probes,
-    because the receiver's jitter buffer stretches and squeezes time as it adapts, so no one
-    offset holds for a whole call. Probes in silence or without a clear match are skipped.
+    Each 0.5 s of what the caller heard is found in what the source played just before
+    (correlation over delays of 0-2 s), and the arrival times of the same samples are
+    compared. Short probes, because the receiver's jitter buffer stretches and squeezes time
+    as it adapts, so no one offset holds for a whole call. Probes in silence or without a
+    clear match are skipped.
     """
     out: list[tuple[float, float]] = []
+    s, s_t = sent.audio(), sent.sample_times()
+    h, h_t = heard.audio(), heard.sample_times()
     n, hop, span = RATE // 2, int(every * RATE), int(MAX_NETWORK_DELAY * RATE)
-    for s_t, s in sent.placed():
-        for h_t, h in heard.placed():
-            for j in range(0, len(h) - n, hop):
-                probe = h[j : j + n] - h[j : j + n].mean()
-                p_energy = float(np.dot(probe, probe))
-                if p_energy < n * 1e-9:
-                    continue  # silence matches anywhere
-                t_h = h_t + j / RATE
-                hi = int((t_h - s_t) * RATE)  # the source sample playing when this arrived
-                lo = max(hi - span, 0)
-                if hi <= lo or hi + n > len(s):
-                    continue
-                seg = s[lo : hi + n]
-                size = 1 << int(np.ceil(np.log2(len(seg) + n)))
-                full = np.fft.irfft(
-                    np.fft.rfft(seg, size) * np.conj(np.fft.rfft(probe, size)), size
-                )
-                corr = full[: len(seg) - n + 1]  # = np.correlate(seg, probe, "valid")
-                k = int(np.argmax(corr))
-                s_energy = float(np.dot(seg[k : k + n], seg[k : k + n]))
-                if corr[k] < 0.6 * np.sqrt(p_energy * s_energy):
-                    continue
-                out.append((t_h, t_h - (s_t + (lo + k) / RATE)))
-    return sorted(out)
+    for j in range(0, len(h) - n, hop):
+        probe = h[j : j + n] - h[j : j + n].mean()
+        p_energy = float(np.dot(probe, probe))
+        if p_energy < n * 1e-9:
+            continue  # silence matches anywhere
+        hi = int(np.searchsorted(s_t, h_t[j]))  # the source sample going out as this arrived
+        lo = max(hi - span, 0)
+        if hi <= lo or hi + n > len(s):
+            continue
+        seg = s[lo : hi + n]
+        size = 1 << int(np.ceil(np.log2(len(seg) + n)))
+        full = np.fft.irfft(np.fft.rfft(seg, size) * np.conj(np.fft.rfft(probe, size)), size)
+        corr = full[: len(seg) - n + 1]  # = np.correlate(seg, probe, "valid")
+        k = int(np.argmax(corr))
+        s_energy = float(np.dot(seg[k : k + n], seg[k : k + n]))
+        if corr[k] < 0.6 * np.sqrt(p_energy * s_energy):
+            continue
+        out.append((float(h_t[j]), float(h_t[j] - s_t[lo + k])))
+    return out
 
 
 def _delay_at(delays: list[tuple[float, float]], t: float) -> float | None:
-    if not delays:
-        return None
-    return min(delays, key=lambda d: abs(d[0] - t))[1]
+    """The median delay measured within 3 s of ``t`` (a stray match cannot skew it)."""
+    near = [d for at, d in delays if abs(at - t) <= 3.0]
+    if not near:
+        near = [min(delays, key=lambda d: abs(d[0] - t))[1]] if delays else []
+    return float(np.median(near)) if near else None
 
 
 async def run_live(
