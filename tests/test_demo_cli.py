@@ -68,7 +68,7 @@ def test_demo_records_the_agents_voice_over_the_scene_bed(
         timeout=240,
     )
     assert proc.returncode == 0, proc.stderr
-    summary = json.loads(proc.stdout[proc.stdout.index("{") :])
+    summary = json.loads(proc.stdout)
     assert summary["mode"] == "live"
     assert png.stat().st_size > 10_000
 
@@ -101,3 +101,42 @@ def test_demo_records_the_agents_voice_over_the_scene_bed(
     office = match("office-ambience")
     others = max(match(n) for n in ("crowded-room", "city-ambience", "room-tone", "pink-noise"))
     assert office > 2 * others, (office, others)
+
+
+def test_without_a_server_the_demo_says_so_and_renders_the_same_call_offline(
+    tmp_path: Path,
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIVEKIT_")}
+    env["LIVEKIT_SERVER_BIN"] = str(tmp_path / "no-such-livekit-server")
+    wav = tmp_path / "demo.wav"
+    proc = subprocess.run(
+        [sys.executable, "-m", "soundscape", "demo", "-o", str(wav), "--json"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "no LiveKit server" in proc.stderr and "scripts/livekit-server" in proc.stderr
+    assert "rendering the same call offline" in proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["mode"] == "offline"
+    assert [s["state"] for s in summary["states"]][:4] == ["idle", "listening", "speaking",
+                                                            "listening"]  # fmt: skip
+    assert summary["cues_played"].get("hold-music") == 1
+    audio = read_wav(wav)
+    speaking = spans(summary["states"], "speaking", len(audio) / RATE)
+    assert len(speaking) == 4
+    bed = audio[int(0.2 * RATE) : int(speaking[0][0] * RATE)]
+    for a, b in speaking:
+        assert dbfs(audio[int(a * RATE) : int(b * RATE)]) > dbfs(bed) + 20
+
+
+def test_the_default_scene_is_the_office_scene() -> None:
+    from soundscape.cli.demo import default_scene
+
+    assert (
+        default_scene().read_text()
+        == (Path(__file__).parent.parent / "scenes" / "office.yaml").read_text()
+    )

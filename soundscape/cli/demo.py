@@ -77,7 +77,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"soundscape demo: no LiveKit server: {e}", file=sys.stderr)
             print("soundscape demo: rendering the same call offline instead", file=sys.stderr)
         else:
-            print(f"soundscape demo: {scene.name or scene_path.stem} on {where}")
+            print(f"soundscape demo: {scene.name or scene_path.stem} on {where}",
+                  file=sys.stderr if args.json else sys.stdout)  # fmt: skip
             try:
                 result = asyncio.run(demo.run_live(scene, url, key, secret, voice=voice))
                 result.server = where
