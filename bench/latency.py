@@ -46,11 +46,6 @@ from .systems import RATE, SCENES, BapPlayer, Player, ScapePlayer
 
 TONE_HZ = 1000
 TONE_AMP = 0.5
-SYSTEMS = (
-    ("bap", None),
-    ("office", None),  # soundscape's default setting ("balanced")
-    ("office", "low-cpu"),
-)
 
 
 def write_tone(path: Path, seconds: float = 12.0) -> None:
@@ -170,6 +165,8 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
         for key, vals in edges(level, t, ev).items():
             res[key].extend(vals)
     out: dict[str, Any] = {**cfg, "plateau": [round(p, 3) for p in plateaus]}
+    out["frame_ms"] = players[0].frame_ms
+    out["ahead_ms"] = getattr(players[0], "ahead_ms", 400)  # BackgroundAudioPlayer: 400 ms queue
     for key in ("onset", "stop"):
         out[key] = {
             a: round(b * 1000, 1) if a != "n" else b for a, b in common.stats(res[key]).items()
@@ -185,7 +182,10 @@ def worker(cfg: dict[str, Any]) -> None:
 
 
 def plan(quick: bool) -> list[dict[str, Any]]:
-    sessions, cycles, phase = (2, 2, 1.0) if quick else (5, 10, 1.5)
+    from .cpu import other_preset
+
+    sessions, cycles, phase = (2, 2, 1.0) if quick else (5, 11, 1.5)
+    systems = (("bap", None), ("office", None), ("office", other_preset()))
     return [
         {
             "system": s,
@@ -195,7 +195,7 @@ def plan(quick: bool) -> list[dict[str, Any]]:
             "think": phase,
             "speak": phase,
         }
-        for s, lat in SYSTEMS
+        for s, lat in systems
     ]
 
 

@@ -125,7 +125,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     steps = list(QUICK_STEPS if quick else STEPS)
     settle = 0.5 if quick else 1.0
     growth = []
-    for system in ("bap", "office", "showcase"):
+    for system in ("floor", "bap", "office", "showcase"):
         cfg = {"system": system, "steps": steps, "settle": settle}
         r = common.run_worker("bench.memory", cfg, 120)
         growth.append(r)

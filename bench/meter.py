@@ -71,11 +71,21 @@ class Meter:
         """Samples that reached the track (pushed minus what a clear_queue threw away)."""
         return self.pushed - self.dropped
 
+    def dry_for(self, now: float) -> float:
+        """How long the model queue has been empty (0 if it holds audio)."""
+        if self._t is None:
+            return 0.0
+        return max(now - (self._t + self._level / self.rate), 0.0)
+
     def snapshot(self) -> dict[str, Any]:
+        """Totals so far; a source dry right now (no push came) counts as an underrun in
+        progress, so a player that stopped pushing altogether is not reported as fine."""
+        dry = self.dry_for(time.monotonic())
+        ongoing = dry > TOLERANCE
         return {
             "pushes": self.pushes,
             "delivered": self.delivered,
             "clears": self.clears,
-            "underruns": self.underruns,
-            "underrun_seconds": self.underrun_seconds,
+            "underruns": self.underruns + (1 if ongoing else 0),
+            "underrun_seconds": self.underrun_seconds + (dry if ongoing else 0.0),
         }

@@ -2,7 +2,7 @@
 
 ``soundscape.render.render`` (what ``soundscape render`` runs) under the built-in scripted
 conversation, repeated to ``seconds`` of audio, in 1 s chunks; and the engine alone at the
-live driver's 100 ms blocks (``Engine.render(4800)``), which is the engine's share of a
+live driver's default frame (``LiveOptions().frame``), which is the engine's share of a
 live session's CPU. Speed = audio seconds / CPU seconds of this process (the machine is
 shared, so CPU time is steadier than wall time); the wall figure is kept too.
 """
@@ -43,18 +43,23 @@ def measure(cfg: dict[str, Any]) -> dict[str, Any]:
         "offline_x_realtime_wall": round(out.duration / out.seconds_taken, 1),
         "compile_and_render_wall_s": round(wall, 3),
     }
+    from soundscape.runtime import LiveOptions
+
+    block = round(LiveOptions().frame * 48000)
     plan = compile_scene(scene, rate=48000, channels=1)
-    eng = Engine(plan, seed=0, block=4800)
+    eng = Engine(plan, seed=0, block=block)
     for c in cues:
         eng.post(c.event, dict(c.fields), at=round(c.at * 48000))
-    eng.render(4800)
-    n = int(seconds * 48000) // 4800
+    eng.render(block)
+    n = int(seconds * 48000) // block
     c0 = time.process_time()
     for _ in range(n):
-        eng.render(4800)
+        eng.render(block)
     cpu = time.process_time() - c0
-    res["live_block_x_realtime_cpu"] = round(n * 0.1 / cpu, 1)
-    res["live_block_engine_ms_per_s"] = round(cpu * 1000 / (n * 0.1), 3)
+    audio = n * block / 48000
+    res["live_block_ms"] = round(block / 48)
+    res["live_block_x_realtime_cpu"] = round(audio / cpu, 1)
+    res["live_block_engine_ms_per_s"] = round(cpu * 1000 / audio, 3)
     return res
 
 
@@ -69,7 +74,8 @@ def run(quick: bool = False) -> dict[str, Any]:
         else:
             print(
                 f"render {scene:<9} offline {r['offline_x_realtime_cpu']:8.0f}× real time; engine "
-                f"at 100 ms blocks {r['live_block_engine_ms_per_s']:.2f} ms CPU per second",
+                f"at {r['live_block_ms']} ms blocks {r['live_block_engine_ms_per_s']:.2f} ms CPU"
+                " per second",
                 flush=True,
             )
     data = {"machine": common.machine(), "quick": quick, "results": results}

@@ -5,7 +5,7 @@
 - ``office`` / ``showcase``: `soundscape.Soundscape` with scenes/office.yaml or
   scenes/showcase.yaml, default latency setting unless ``latency`` is given.
 - ``floor``: a bare `rtc.AudioSource` fed silence in ``frame_ms`` frames — the cost of the
-  SDK alone, below which no player can go.
+  SDK alone, below which no player can go (``pace``: see `FloorPlayer`).
 
 Every system's `rtc.AudioSource` is wrapped by a `Meter` before the first push.
 """
@@ -32,6 +32,7 @@ class Player:
     """One session's sound: `start` publishes on ``room`` and follows ``session``."""
 
     meter: Meter
+    frame_ms: int  # audio per capture_frame call
 
     async def start(self, room: Room, session: AgentSession) -> None:
         raise NotImplementedError
@@ -53,6 +54,7 @@ class BapPlayer(Player):
             thinking_sound=AudioConfig(thinking or BuiltinAudioClip.KEYBOARD_TYPING, volume=0.6),
         )
         self.meter = Meter(self.player._audio_source)
+        self.frame_ms = 100  # its AudioMixer's blocksize=4800
 
     async def start(self, room: Room, session: AgentSession) -> None:
         await self.player.start(room=room, agent_session=session)  # type: ignore[arg-type]
@@ -67,6 +69,8 @@ class ScapePlayer(Player):
 
         self.scape = Soundscape(scene, seed=seed, latency=latency)
         o = self.scape.options
+        self.frame_ms = round(o.frame * 1000)
+        self.ahead_ms = round(o.ahead * 1000)
         # The queue size Soundscape would choose for a source of its own.
         qms = int((o.ahead + 2 * o.frame) * 1000) + 50
         self.meter = Meter(make_audio_source(RATE, 1, qms))
@@ -80,11 +84,24 @@ class ScapePlayer(Player):
 
 
 class FloorPlayer(Player):
-    """Silence pushed as fast as the source's queue takes it (the queue paces it)."""
+    """Silence into a bare source: the SDK's own cost, below which no player can go.
 
-    def __init__(self, frame_ms: int) -> None:
+    ``paced`` (the floor): a frame is pushed each frame period on the loop clock, keeping
+    one to two frames queued, so `capture_frame` always finds room and returns at once.
+    ``blocking``: frames are pushed back to back into a full two-frame queue and each
+    `capture_frame` waits for room, as BackgroundAudioPlayer's mixer task does. (The SDK
+    hands every FFI event to every waiting `capture_frame` call, so with many sources
+    waiting at once the cost per event grows with their number.)
+    """
+
+    def __init__(self, frame_ms: int, pace: str = "paced") -> None:
+        if pace not in ("paced", "blocking"):
+            raise ValueError(f"pace is 'paced' or 'blocking', not {pace!r}")
         self.n = RATE * frame_ms // 1000
-        self.meter = Meter(rtc.AudioSource(RATE, 1, queue_size_ms=max(2 * frame_ms, 100)))
+        self.frame_ms = frame_ms
+        self.pace = pace
+        queue_ms = 3 * frame_ms if pace == "paced" else 2 * frame_ms
+        self.meter = Meter(rtc.AudioSource(RATE, 1, queue_size_ms=queue_ms))
         self.frame = rtc.AudioFrame(bytes(2 * self.n), RATE, 1, self.n)
         self.task: asyncio.Task[None] | None = None
 
@@ -94,8 +111,18 @@ class FloorPlayer(Player):
         self.task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
+        if self.pace == "blocking":
+            while True:
+                await self.source.capture_frame(self.frame)
+        loop = asyncio.get_running_loop()
+        period = self.frame_ms / 1000
+        t0 = loop.time()
+        k = 0
         while True:
             await self.source.capture_frame(self.frame)
+            k += 1
+            # Frame k is due one period before the queue would run dry.
+            await asyncio.sleep(max(t0 + (k - 1) * period - loop.time(), 0.0))
 
     async def aclose(self) -> None:
         if self.task is not None:
@@ -105,12 +132,14 @@ class FloorPlayer(Player):
         await self.source.aclose()
 
 
-def make(system: str, index: int, *, frame_ms: int = 100, latency: Any = None) -> Player:
+def make(
+    system: str, index: int, *, frame_ms: int = 100, latency: Any = None, pace: str = "paced"
+) -> Player:
     """A fresh player of ``system`` for session number ``index``."""
     if system == "bap":
         return BapPlayer()
     if system == "floor":
-        return FloorPlayer(frame_ms)
+        return FloorPlayer(frame_ms, pace)
     if system in SCENES:
         return ScapePlayer(_scene(system), seed=index, latency=latency)
     raise ValueError(f"unknown system {system!r}; use one of {', '.join(SYSTEMS)}")
