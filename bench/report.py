@@ -206,12 +206,14 @@ def _cpu_section() -> list[str]:
         [
             "configuration",
             "N",
+            "frame ms",
             "CPU ms per session-s",
+            "of which event loop",
             "× floor",
             "× BAP",
             "kept real time",
             "delivered (min)",
-            "underruns",
+            "underruns (silent s)",
             "threads (Python / OS)",
             "load",
         ],
@@ -229,7 +231,7 @@ def _cpu_section() -> list[str]:
         out.append(
             f"| {_name(r)} | {r['n']} | {r['frame_ms']} | {ms:.2f} | "
             f"{r['cpu_main_thread_ms_per_session_s']:.2f} | {xf} | {xb} | {r['sessions_kept']}/{r['n']} | "
-            f"{100 * r['delivered_ratio']['min']:.1f} % | {r['underruns']} | "
+            f"{100 * r['delivered_ratio']['min']:.1f} % | {r['underruns']} ({r['underrun_s']:.1f} s) | "
             f"{r['threads_python']} / {r['threads_os']} | {r['loadavg'][0]} |"
         )
     return out
@@ -400,17 +402,19 @@ subscribes to.
 - **Systems.** BackgroundAudioPlayer = `BackgroundAudioPlayer(ambient_sound=AudioConfig(
   OFFICE_AMBIENCE, volume=0.3), thinking_sound=AudioConfig(KEYBOARD_TYPING, volume=0.6))`
   (its basic example, levels as scenes/office.yaml). soundscape = `Soundscape(scene,
-  seed=i)` with its default latency setting (`balanced`: 100 ms frames, 250 ms queued,
-  rewind on events) unless a row says `low-cpu` (200 ms frames, 450 ms queued). The floor =
+  seed=i)` with its default latency setting ({default}) unless a row names another
+  preset. The floor =
   a bare `rtc.AudioSource` fed silence, one frame per frame period on the loop clock
   (one to two frames queued, so `capture_frame` never waits); the *blocking* floor pushes
   back to back into a full two-frame queue, each call waiting for room, which is how
   BackgroundAudioPlayer's mixer task feeds its source.
 - **Schedule.** Every session: thinking 2 s, speaking 3 s, repeated; session i starts i/N
   of a 5 s cycle later, so the N sessions' state changes are spread evenly.
-- **CPU.** After a warm-up (2.5 s), process CPU time (`time.process_time`: all threads,
-  the SDK's native ones included) over a fixed wall-clock window (10 s for N ≤ 10, 5 s
-  above), divided by N × window.
+- **CPU.** All sessions start together; after a warm-up (2 s), process CPU time
+  (`time.process_time`: all threads, the SDK's native ones included) over a fixed
+  wall-clock window (8 s for N ≤ 10, 5 s above), divided by N × window. *Of which event
+  loop* = `time.thread_time()` of the loop's thread over the same window; the rest is the
+  SDK's native threads (bench/out/cpu.json has it by thread name).
 - **Real time.** `capture_frame`/`clear_queue` of every source are wrapped (calls pass
   through unchanged) to count samples; a model of the native queue drains at 48 kHz, and a
   push that finds it empty for > 20 ms counts an underrun. *Delivered* = samples that
@@ -434,6 +438,16 @@ subscribes to.
   start.
 - **Render / lint / CLI.** See bench/render_speed.py, bench/lint_speed.py, bench/cli_start.py.
 """
+
+
+def _default_options() -> str:
+    from soundscape.runtime import LiveOptions
+
+    o = LiveOptions()
+    return (
+        f"{o.frame * 1000:.0f} ms frames, {o.ahead * 1000:.0f} ms queued, "
+        f"{'rewind on events' if o.rewind else 'no rewind'}"
+    )
 
 
 def render_doc() -> str:
@@ -465,7 +479,7 @@ def render_doc() -> str:
         "",
         "## Method",
         "",
-        METHOD,
+        METHOD.replace("{default}", _default_options()),
         "## 1. CPU per session-second and real time",
         "",
         *_cpu_section(),
