@@ -51,9 +51,10 @@ class PlayClock:
     def queued(self, now: float) -> int:
         return self.pushed - self.playing(now)
 
-    def unsafe_for(self, now: float, before: float = 0.003, after: float = 0.002) -> float:
-        """Seconds to wait so ``now`` is not next to a tick: a tick's moment jitters, and the
-        push after `clear_queue()` must land before the next tick or that tick plays silence."""
+    def unsafe_for(self, now: float, before: float = 0.003, after: float = 0.004) -> float:
+        """Seconds to wait so ``now`` is not next to a tick: a tick can run a few ms late on a
+        busy machine (a splice decided just after its due time would then skip 10 ms), and
+        the push after `clear_queue()` must land before the next tick."""
         if self.grid is None:
             return 0.0
         phase = (now - self.grid) % TICK

@@ -77,14 +77,16 @@ class AudioTap:
 
         The source emits one frame per 10 ms tick, and each reaches us a little after its
         tick; the earliest arrival relative to the tick grid is the best estimate of the
-        grid itself, which places ``t`` to a fraction of a millisecond.
+        grid itself, which places ``t`` to a fraction of a millisecond. Only frames near
+        ``t`` are used, so a frame lost or delayed elsewhere cannot shift the answer.
         """
         if not self._frames:
             return 0
-        starts = np.cumsum([0] + [f.shape[0] for _, f in self._frames[:-1]])
+        starts = np.cumsum([0] + [f.shape[0] for _, f in self._frames[:-1]]) / self.rate
         arrivals = np.array([a for a, _ in self._frames])
-        base = float(np.min(arrivals - starts / self.rate))
-        return round((t - base) * self.rate)
+        near = np.abs(arrivals - t) < 0.3
+        offsets = (arrivals - starts)[near] if near.any() else arrivals - starts
+        return round((t - float(np.min(offsets))) * self.rate)
 
     async def aclose(self) -> None:
         if self._task is not None:
