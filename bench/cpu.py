@@ -42,11 +42,11 @@ def plan(quick: bool) -> list[dict[str, Any]]:
     """The configurations of a run, smallest first."""
     ns = QUICK_NS if quick else NS
     # The floor at BackgroundAudioPlayer's block size (100 ms) and at soundscape's frame.
-    floors = sorted({100, default_frame_ms()})
+    floors = sorted({default_frame_ms()} if quick else {100, default_frame_ms()})
     configs: list[dict[str, Any]] = []
     for n in ns:
-        window = 3.0 if quick else (8.0 if n <= 10 else 5.0)
-        warmup = 1.5 if quick else 2.0
+        window = 2.0 if quick else (8.0 if n <= 10 else 5.0)
+        warmup = 1.0 if quick else 2.0
         for ms in floors:
             configs.append({"system": "floor", "n": n, "frame_ms": ms, "window": window,
                             "warmup": warmup})  # fmt: skip

@@ -123,7 +123,7 @@ def shared(system: str, workers: int, sessions: int, cache: str, settle: float) 
 
 def run(quick: bool = False) -> dict[str, Any]:
     steps = list(QUICK_STEPS if quick else STEPS)
-    settle = 0.5 if quick else 1.0
+    settle = 0.3 if quick else 1.0
     growth = []
     for system in ("floor", "bap", "office", "showcase"):
         cfg = {"system": system, "steps": steps, "settle": settle}
