@@ -79,6 +79,11 @@ class PlayClock:
             self._anchor_pos, self._anchor_t = self.pushed, now
         self.pushed += n
 
+    def restart(self) -> None:
+        """The source lost its queue: nothing is queued, the next push starts a new timeline
+        (not an underrun: the caller accounts for the loss)."""
+        self._anchor_pos, self._anchor_t = self.pushed, None
+
     def resync(self, position: int, now: float, pushed: int) -> None:
         """After `clear_queue()`: ``position`` is the next sample to play; ``pushed`` in total."""
         self._anchor_pos, self._anchor_t, self.pushed = position, now, pushed

@@ -57,6 +57,7 @@ class Metrics:
     underrun_seconds: float = 0.0
     latency: float = 0.0
     render_errors: int = 0
+    sink_errors: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -95,6 +96,7 @@ class LiveDriver:
         self._scheduled: deque[tuple[int, asyncio.TimerHandle]] = deque()
         self._wake: asyncio.Future[None] | None = None
         self._stopping = False
+        self._failing = False  # the sink refused a frame twice: back off one frame
         self._loop: asyncio.AbstractEventLoop | None = None
         for eng in deck.engines:
             self.attach(eng)
@@ -135,7 +137,10 @@ class LiveDriver:
                 if self._on_tick is not None:
                     self._safe(self._on_tick, self.queued_seconds())
                 room = self.clock.queued(loop.time()) - (self.ahead - self.frame)
-                await self._sleep(max(room / self.rate, 0.002))
+                wait = max(room / self.rate, 0.002)
+                if self._failing:  # try again a frame later, not in a tight loop
+                    self._failing, wait = False, self.frame / self.rate
+                await self._sleep(wait)
         finally:
             for _, h in self._scheduled:
                 h.cancel()
@@ -153,7 +158,11 @@ class LiveDriver:
     async def _fill(self) -> None:
         loop = self._loop
         assert loop is not None
-        while not self._stopping and self.clock.queued(loop.time()) <= self.ahead - self.frame:
+        while (
+            not self._stopping
+            and not self._failing
+            and self.clock.queued(loop.time()) <= self.ahead - self.frame
+        ):
             block = self._render_block(self.frame)
             await self._push(block, loop.time())
             if self._commands:
@@ -192,8 +201,39 @@ class LiveDriver:
         self._schedule_events(now)
         try:
             await self.sink.capture(audio)
+        except Exception as e:
+            self._sink_failed(e)
+            try:  # a passing fault: the same frame again, and nothing is heard of it
+                await self.sink.capture(audio)
+            except Exception as e2:
+                self._sink_failed(e2)
+                self._drop_queue()
+
+    def _sink_failed(self, exc: Exception) -> None:
+        self.metrics.sink_errors += 1
+        n = self.metrics.sink_errors
+        # The first failure, then every 1000th: a source that keeps failing must not flood
+        # the log at ten lines a second.
+        if n == 1 or n % 1000 == 0:
+            log.error(
+                "soundscape: capture_frame failed (%d so far); the track plays silence "
+                "while it fails",
+                n,
+                exc_info=(type(exc), exc, exc.__traceback__),
+            )
+
+    def _drop_queue(self) -> None:
+        """A frame never reached the source: what it holds no longer matches our clock (the
+        track would skip that frame and every later splice would land late). Drop it and go
+        on from the render head: a gap of silence, then exact timing again."""
+        self._failing = True
+        if not self.sink.can_clear:
+            return
+        try:
+            self.sink.clear()
         except Exception:
-            log.exception("soundscape: the sink refused a frame")
+            log.debug("soundscape: clear_queue failed too", exc_info=True)
+        self.clock.restart()
 
     def _forget_played(self, now: float) -> None:
         playing = self.clock.playing(now)

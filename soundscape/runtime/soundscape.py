@@ -153,6 +153,7 @@ class Soundscape:
             "seconds_sent": m.samples / self.rate,
             "queued": d.queued_seconds(),
             "render_errors": m.render_errors,
+            "sink_errors": m.sink_errors,
         }
 
     # ------------------------------------------------------------------ events
