@@ -255,7 +255,14 @@ def _latency_section() -> list[str]:
         cells.append(str(r["missed"]))
         rows.append(cells)
     return _md(
-        ["system", "onset min / median / p95 ms", "stop min / median / p95 ms", "missed"], rows
+        [
+            "system",
+            "frame / queue ms",
+            "onset min / median / p95 ms",
+            "stop min / median / p95 ms",
+            "missed",
+        ],
+        rows,
     )
 
 
@@ -342,8 +349,8 @@ def _speed_section() -> list[str]:
         out += _md(
             [
                 "scene",
-                "offline render (CPU)",
-                "offline render (wall)",
+                "`render()` incl. compile, CPU time",
+                "its render loop alone, wall time",
                 "engine alone at the live frame size",
                 "engine CPU ms per audio second, live",
             ],
