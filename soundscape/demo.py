@@ -36,6 +36,7 @@ GOODBYE = "Thanks for holding. Your address is updated. Goodbye!"
 SPOKEN = (GREETING, ANSWER, TRANSFER, GOODBYE)
 TOOL_SECONDS = 2.0  # how long the order lookup "takes"
 HOLD_SECONDS = 5.0
+INTRO_SECONDS = 1.5  # the scene alone before the agent greets: the bed from the start
 MAX_NETWORK_DELAY = 2.0
 
 
@@ -297,7 +298,7 @@ async def run_live(
         )
         await scape.start(room=agent_room, agent_session=session, audio_source=source)
         await caller.wait_track("soundscape")
-        await asyncio.sleep(1.0)
+        await asyncio.sleep(INTRO_SECONDS)
         await turn(say=GREETING)
         await asyncio.sleep(0.8)
         await turn(user_text=QUESTION, label="where is my order?")
