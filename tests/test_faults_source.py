@@ -65,8 +65,16 @@ async def test_one_failed_capture_is_not_heard(tmp_path, caplog):
     await asyncio.sleep(0.8)
     end = tap.index(time.monotonic())
     m = scape.metrics
+    d = scape._driver
+    assert d is not None
+    rendered, sent = d.deck.position, sum(n for _, n in tap.pushed)
     await scape.aclose()
     assert fail.raised == 1 and m["sink_errors"] == 1
+    # Every sample rendered reached the source, in order (no event: no rewind re-sends);
+    # a frame lost here would be skipped on the track (a jump) and leave the source's
+    # queue a frame shorter than the driver believes.
+    assert m["rewinds"] == 0
+    assert sent == rendered
     assert sum("capture" in r.getMessage() for r in caplog.records) == 1
     # Retried at once: the bed goes on without a gap or a click.
     y = tap.heard()[:end, 0]
