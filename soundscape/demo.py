@@ -311,6 +311,9 @@ async def run_live(
         await turn(say=GOODBYE)
         await asyncio.sleep(1.0)
         await scape.aclose()
+        for span in track.spans:  # still sounding when the scene faded out and closed
+            if span.stop is None:
+                span.stop = time.monotonic()
         await asyncio.sleep(0.5)
     finally:
         with contextlib.suppress(Exception):
