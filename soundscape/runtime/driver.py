@@ -318,6 +318,10 @@ class LiveDriver:
         self._pending_events = [(a, e) for a, e in self._pending_events if a >= first]
 
     def _schedule_events(self, now: float) -> None:
+        # Forget the ones that fired first, even when nothing new comes: after a storm they
+        # would otherwise hold thousands of events until the next one.
+        while self._scheduled and self._scheduled[0][1].when() <= now:
+            self._scheduled.popleft()
         if not self._pending_events or self._on_engine_event is None:
             self._pending_events.clear()
             return
@@ -332,8 +336,6 @@ class LiveDriver:
                 h = loop.call_later(delay, self._safe, self._on_engine_event, ev, at)
                 self._scheduled.append((at, h))
         self._pending_events.clear()
-        while self._scheduled and self._scheduled[0][1].when() <= now:
-            self._scheduled.popleft()
 
     def _unschedule(self, from_at: int) -> None:
         keep: deque[tuple[int, asyncio.TimerHandle]] = deque()

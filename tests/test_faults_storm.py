@@ -1,0 +1,99 @@
+"""An event storm: 10 000 events in one second (state changes, triggers, posts).
+
+The driver folds every event that arrives between two wake-ups into one rewind, so the
+work is bounded by wake-ups, not by events: we assert on what it did (rewinds, samples
+rendered), on what is left queued afterwards (no backlog), on the voices (the scene's cap),
+on memory, and on what is heard once the storm is over: the last state, at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+from audio_checks import tone_track
+from support.tap import AudioTap, close_all
+from support.tone_scene import AMP, BED, BED_GAIN, CUE, THINK, write_tone_scene
+
+from bench.soak_live import rss_mb
+from soundscape.runtime import Soundscape, make_audio_source
+
+RATE = 48000
+W = 960
+STATES = ("agent.thinking", "agent.speaking", "agent.listening", "user.speaking")
+
+
+@pytest.fixture(autouse=True)
+async def _close_taps():
+    yield
+    await close_all()
+
+
+async def test_ten_thousand_events_in_one_second(tmp_path):
+    source = make_audio_source(RATE, 1, 1500)
+    tap = AudioTap(source)
+    before = set(asyncio.all_tasks())
+    scape = Soundscape(write_tone_scene(tmp_path), seed=8)
+    changes: list[str] = []
+    triggers: list[str] = []
+    scape.on("state_changed", lambda ev: changes.append(ev.new_state))
+    scape.on("trigger", lambda name, fields: triggers.append(name))
+    await scape.start(audio_source=source)
+    await asyncio.sleep(0.4)
+    d = scape._driver
+    assert d is not None
+    opts = scape.options
+    m0 = dict(scape.metrics)
+    sent0 = d.metrics.samples
+    rss0 = rss_mb()
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    n = 0
+    # 100 bursts of 100 events, one every 10 ms: what a runaway tool loop might do.
+    for burst in range(100):
+        for i in range(100):
+            k = burst * 100 + i
+            if k % 10 == 9:
+                scape.trigger("order_confirmed", order=str(k))
+            else:
+                scape.post(STATES[k % len(STATES)])
+            n += 1
+        await asyncio.sleep(max(t0 + (burst + 1) * 0.01 - loop.time(), 0))
+    scape.post("agent.thinking")  # the last word
+    n += 1
+    storm_seconds = loop.time() - t0
+    t_last = time.monotonic()
+    await asyncio.sleep(1.0)
+    rss_growth = rss_mb() - rss0
+    m = scape.metrics
+    voices = m["active_voices"]
+    queued = m["queued"]
+    pending = len(d._commands), len(d._pending_events), len(d._scheduled)
+    end = tap.index(time.monotonic())
+    await scape.aclose()
+
+    assert n == 10_001 and len(triggers) == 1000
+    # The last state won, and is what is heard a moment after the storm.
+    assert scape.state == "thinking" and changes[-1] == "thinking"
+    # Heard at once (under the limiter still holding down 1000 stacked chimes), at full
+    # level once the last chimes (0.3 s) have rung out and the limiter let go (20 dB/0.25 s).
+    y = tap.heard()[:end, 0]
+    last = tap.index(t_last)
+    think = tone_track(y[last:], THINK, W)
+    assert think[5:].min() > 0.01  # from 100 ms after the last event
+    assert think[40:].min() > 0.8 * CUE  # from 800 ms
+    assert tone_track(y[last + 40 * W :], BED, W).min() > 0.95 * BED_GAIN * AMP
+    # No backlog: nothing waiting, the queue back to its render-ahead, voices within the cap.
+    assert pending == (0, 0, 0)
+    assert queued <= opts.ahead + 0.01
+    assert voices <= scape._compile().max_voices
+    # Work bounded by wake-ups: at most one rewind per burst (plus the last word), and the
+    # audio rendered is the rewinds' re-renders plus the ~1.4 s that played.
+    rewinds = m["rewinds"] - m0["rewinds"]
+    assert rewinds <= 101 + 2
+    rendered = (d.metrics.samples - sent0) / RATE
+    assert rendered <= rewinds * (opts.ahead + opts.frame) + storm_seconds + 1.0 + 2 * opts.frame
+    # Memory: 10 000 events leave no heap behind them.
+    assert rss_growth < 16
+    assert [t for t in asyncio.all_tasks() - before if not t.done()] == []
