@@ -38,8 +38,8 @@ def roots(tmp_path: Path) -> tuple[Path, Path]:
     return root, tmp_path / "secret.wav"
 
 
-def scene_at(root: Path, source: str, extra: str = "") -> Path:
-    path = root / "scene.yaml"
+def scene_at(root: Path, source: str, extra: str = "", name: str = "scene.yaml") -> Path:
+    path = root / name
     path.write_text(f"version: 1\nlayers:\n  bed: {{source: '{source}'}}\n{extra}", "utf-8")
     return path
 
@@ -145,3 +145,36 @@ def test_an_untrusted_scene_cannot_silence_its_sandbox(roots):
         "utf-8",
     )
     assert diag(path, Policy.untrusted([root])).code == "SC601"
+
+
+async def test_the_runtime_loads_and_plays_under_the_untrusted_policy(roots, tmp_path):
+    import soundscape
+
+    root, secret = roots
+    bad = scene_at(root, "../secret.wav")
+    with pytest.raises(SceneError) as ei:
+        soundscape.load(bad, trusted=False, asset_roots=[root])
+    assert ei.value.diagnostics[0].code == "SC601"
+
+    good = scene_at(root, "sounds/ok.wav", name="good.yaml")
+    scape = soundscape.load(good, trusted=False, asset_roots=[root])
+    assert not scape.policy.trusted
+    # The file is swapped for a symlink to the secret after loading: start() refuses it.
+    ok = root / "sounds" / "ok.wav"
+    ok.unlink()
+    ok.symlink_to(secret)
+    frames: list = []
+    with pytest.raises(AssetError, match="outside the allowed asset roots"):
+        await scape.start(frame_sink=frames.append)
+    assert not scape.running
+    # Switching to another scene keeps the same policy.
+    tone(ok.with_name("fine.wav"))
+    fine = scene_at(root, "sounds/fine.wav", name="fine.yaml")
+    scape2 = soundscape.load(fine, trusted=False, asset_roots=[root])
+    await scape2.start(frame_sink=frames.append)
+    try:
+        with pytest.raises(SceneError):
+            await scape2.switch(bad)
+        assert scape2.running
+    finally:
+        await scape2.aclose()

@@ -8,7 +8,7 @@ import difflib
 import logging
 import os
 import random
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -17,6 +17,7 @@ from livekit import rtc
 
 from ..engine import Engine, Plan, StreamSource, compile_scene
 from ..scene.model import Scene
+from ..scene.policy import TRUSTED, Policy
 from ..scene.units import parse_duration
 from .deck import Deck
 from .driver import LiveDriver
@@ -52,12 +53,14 @@ class StateChanged:
     at: int  # sample on the track's clock
 
 
-def _load_scene(scene: Scene | str | os.PathLike[str]) -> Scene:
+def _load_scene(scene: Scene | str | os.PathLike[str], policy: Policy) -> Scene:
     if isinstance(scene, Scene):
+        if not policy.trusted and scene.policy.trusted:
+            raise ValueError("this Scene was loaded as trusted; load it with the untrusted policy")
         return scene
     from ..scene import load
 
-    return load(scene)
+    return load(scene, policy=policy)
 
 
 class Soundscape:
@@ -79,10 +82,20 @@ class Soundscape:
         track_name: str = "soundscape",
         publish_options: rtc.TrackPublishOptions | None = None,
         loader: Any = None,
+        trusted: bool = True,
+        asset_roots: Sequence[str | os.PathLike[str]] = (),
+        policy: Policy | None = None,
     ) -> None:
+        """``trusted=False`` (with ``asset_roots``) or a `Policy`: for scenes you did not write —
+        files only from the asset roots, re-checked when opened, sizes bounded (docs/security.md)."""
         if channels not in (1, 2):
             raise ValueError(f"channels must be 1 (mono) or 2 (stereo), got {channels}")
-        self.scene = _load_scene(scene)
+        if policy is None:
+            policy = TRUSTED if trusted else Policy.untrusted(asset_roots)
+        self.scene = _load_scene(scene, policy)
+        self.policy = self.scene.policy
+        if loader is None and not self.policy.trusted:
+            loader = self.policy.loader()
         self.rate = rate
         self.channels = channels
         self.seed = seed
@@ -584,7 +597,7 @@ class Soundscape:
         if self._status != "running" or self._driver is None:
             raise RuntimeError("Soundscape is not running; start() it before switch()")
         xf = parse_duration(crossfade) if isinstance(crossfade, str) else float(crossfade)
-        new_scene = await asyncio.to_thread(_load_scene, scene)
+        new_scene = await asyncio.to_thread(_load_scene, scene, self.policy)
         plan = await asyncio.to_thread(
             compile_scene, new_scene, self.rate, self.channels, self._loader
         )
