@@ -189,6 +189,6 @@ async def test_live_session_with_a_state_change_every_200ms():
     assert s["underruns"] == 0
     assert s["ahead_ms"] - s["frame_ms"] - 20 <= s["lead_ms_min"]
     assert s["lead_ms_max"] <= s["ahead_ms"] + 20
-    assert s["drift_ms_max"] < 15
+    assert s["drift_ms_max"] < 25  # 10 ms tick quantization, plus stalls under 12 ms
     assert s["render_errors"] == 0
     assert s["rss_mb_end"] - s["rss_mb_start"] < 5

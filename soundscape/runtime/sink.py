@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -94,6 +95,11 @@ class AudioSourceSink:
     async def aclose(self) -> None:
         if self._owned:
             await self.source.aclose()
+            return
+        # The caller's source outlives us: drop what is still queued (silence after the
+        # closing fade), or whoever feeds it next would start up to `ahead` late.
+        with contextlib.suppress(Exception):
+            self.source.clear_queue()
 
 
 FrameCallback = Callable[[rtc.AudioFrame], Awaitable[None] | None]
