@@ -32,6 +32,7 @@ class Meter:
         self.underrun_seconds = 0.0
         self._level = 0.0  # model queue (samples) at _t
         self._t: float | None = None
+        self._created = time.monotonic()
         cap, clear = source.capture_frame, source.clear_queue
 
         async def capture_frame(frame: rtc.AudioFrame) -> None:
@@ -72,9 +73,10 @@ class Meter:
         return self.pushed - self.dropped
 
     def dry_for(self, now: float) -> float:
-        """How long the model queue has been empty (0 if it holds audio)."""
+        """How long the model queue has been empty (0 if it holds audio); a source never
+        fed has been dry since the meter was made."""
         if self._t is None:
-            return 0.0
+            return now - self._created
         return max(now - (self._t + self._level / self.rate), 0.0)
 
     def snapshot(self) -> dict[str, Any]:
