@@ -11,12 +11,20 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..audio import Limits
 from ..errors import AssetError
+
+if TYPE_CHECKING:
+    from ..audio import Limits
+
+
+def _untrusted_limits() -> Limits:
+    from ..audio import Limits  # local: loading a scene needs neither numpy nor PyAV
+
+    return Limits(max_seconds=300.0, max_bytes=50_000_000)
 
 
 @dataclass(frozen=True)
@@ -38,8 +46,9 @@ class Policy:
     max_triggers: int = 64
     max_scatter: int = 12
     max_voices: int = 48
-    limits: Limits = field(default_factory=lambda: Limits(max_seconds=300.0, max_bytes=50_000_000))
-    """Per-clip decode bounds (duration, file size)."""
+    limits: Limits | None = None
+    """Per-clip decode bounds (duration, file size); None: the decoder's defaults when trusted,
+    300 s and 50 MB when not."""
 
     @classmethod
     def untrusted(cls, asset_roots: Sequence[str | os.PathLike[str]], **bounds: Any) -> Policy:
@@ -91,7 +100,8 @@ class Policy:
                 return decode(path, rate, channels)
             from ..audio import load_clip
 
-            return load_clip(path, rate, channels, limits=self.limits)
+            limits = self.limits or (None if self.trusted else _untrusted_limits())
+            return load_clip(path, rate, channels, limits=limits)
 
         return load
 

@@ -132,19 +132,6 @@ def analyze(ref: SourceRef) -> Analysis:
     return hit
 
 
-def _native_channels(file: Path) -> int:
-    """1 or 2: measure a file in its own channel layout, so up/downmix gains do not skew peaks."""
-    import av  # local: linting without assets never needs PyAV
-
-    try:
-        with av.open(str(file), metadata_errors="ignore") as c:
-            if c.streams.audio and c.streams.audio[0].channels == 1:
-                return 1
-    except Exception:  # load_clip reports why the file is bad
-        pass
-    return 2
-
-
 def _measure(file: Path, trim_start: float, trim_end: float | None) -> Analysis:
     import numpy as np
 
@@ -155,7 +142,9 @@ def _measure(file: Path, trim_start: float, trim_end: float | None) -> Analysis:
     if file.stat().st_size == 0:
         return Analysis("empty", "the file is empty (0 bytes)")
     try:
-        clip = load_clip(file, RATE, _native_channels(file))
+        # Stereo: a mono file is duplicated at its own level and a stereo one keeps each
+        # channel's peak, so levels are measured as written; and a cached clip needs no PyAV.
+        clip = load_clip(file, RATE, 2)
     except AssetError as e:
         if "zero length" in e.reason:
             return Analysis("empty", "it decodes to no audio (zero length)")
