@@ -9,9 +9,12 @@ dry: a driver that pushes too much or too little shows up as a growing drift.
 The engine clock is the deck's render position (what has been rendered for the track, in
 samples); it leads wall time by the render-ahead queue. ``lead_ms`` is that lead (engine
 seconds minus wall seconds since start, less the seconds the source ran dry); it must stay
-within one frame of ``ahead``. ``drift_ms`` is how far the lead moved since the first
-sample. (``metrics["seconds_sent"]`` counts re-rendered audio after rewinds too, so it is
-work done, not the clock.)
+between ``ahead - frame`` and ``ahead`` (where in that range depends on when in the push
+cycle it is sampled). ``drift_ms`` is the sample being heard (the driver's model of the
+source's 10 ms ticks) against the same wall time, relative to its first value: it moves
+only if time is lost or gained somewhere (a stall shorter than the underrun tolerance, a
+splice placed wrong). (``metrics["seconds_sent"]`` counts re-rendered audio after rewinds
+too, so it is work done, not the clock.)
 
     .venv/bin/python -m bench.soak_live                 # 10 minutes, writes bench/out/soak_live.json
     .venv/bin/python -m bench.soak_live --minutes 0.5   # a quick look
@@ -122,14 +125,16 @@ async def run_soak(
         await scape.start(audio_source=source)
         t0, cpu0 = loop.time(), time.process_time()
         samples: list[dict[str, Any]] = []
-        lead0: list[float] = []
+        played0: list[float] = []
         n = 0
         next_sample = 0.0
 
         def sample(elapsed: float) -> None:
             m = scape.metrics
             d = scape._driver  # the deck position is the engine clock; no public accessor
-            lead = (d.deck.position / RATE if d else 0.0) - (elapsed - m["underrun_seconds"])
+            wall = elapsed - m["underrun_seconds"]
+            lead = (d.deck.position / RATE if d else 0.0) - wall
+            played = (d.now_playing() / RATE if d else 0.0) - wall
             samples.append(
                 {
                     "t": round(elapsed, 3),
@@ -141,7 +146,8 @@ async def run_soak(
                     "rewinds": m["rewinds"],
                     "render_errors": m["render_errors"],
                     "lead_ms": round(lead * 1000, 2),
-                    "drift_ms": round((lead - lead0[0]) * 1000, 2) if lead0 else 0.0,
+                    "played_ms": round(played * 1000, 2),
+                    "drift_ms": round((played - played0[0]) * 1000, 2) if played0 else 0.0,
                     "cpu_s": round(time.process_time() - cpu0, 3),
                 }
             )
@@ -150,8 +156,8 @@ async def run_soak(
             while (elapsed := loop.time() - t0) < seconds:
                 if elapsed >= next_sample:
                     sample(elapsed)
-                    if not lead0 and elapsed > 0.5:  # after the queue first filled
-                        lead0.append(samples[-1]["lead_ms"] / 1000)
+                    if not played0 and elapsed > 0.5:  # after the queue first filled
+                        played0.append(samples[-1]["played_ms"] / 1000)
                     next_sample += every
                 scape.post(f"agent.{STATES[n % len(STATES)]}")
                 state_events += 1
