@@ -20,6 +20,7 @@ import numpy as np
 
 from ..scene.events import normalize
 from ..scene.sources import resolve
+from .adopt import AdoptReport, adopt
 from .events import EngineEvent
 from .fades import KILL_FADE_SECONDS, MIN_FADE_SECONDS, Ramp, constant, fade_samples, ramp_from
 from .limiter import Limiter
@@ -48,6 +49,8 @@ class _Snapshot:
     limiter_db: float
     counters: tuple[int, int]
     prev_state: str | None
+    plan: Plan
+    master: Ramp | None
 
 
 class Engine:
@@ -81,6 +84,7 @@ class Engine:
         self._min_fade = fade_samples(0.0, self.rate)
         self._kill_fade = fade_samples(KILL_FADE_SECONDS, self.rate)
         self._started: list[Voice] = []
+        self._master: Ramp | None = None  # master gain moving after a reload changed it
         self._bound = 0.0  # upper bound of |mix| in the current render (limiter shortcut)
         self._machine = SceneMachine(plan, self)
         for lp in plan.layers:
@@ -196,10 +200,29 @@ class Engine:
             s = nxt
         self.position = end
         self._now = end
-        if self.plan.master_gain != 1.0:
-            out *= self.plan.master_gain
-        bound, self._bound = self._bound * self.plan.master_gain, 0.0
+        bound, self._bound = self._bound * self._apply_master(out, pos0), 0.0
         return self._limiter.process(out, bound=bound)
+
+    def _apply_master(self, out: np.ndarray, pos0: int) -> float:
+        """Scale by the master gain (ramping after a reload changed it); returns its maximum."""
+        ramp = self._master
+        if ramp is None:
+            if self.plan.master_gain != 1.0:
+                out *= self.plan.master_gain
+            return self.plan.master_gain
+        g = ramp.over(pos0, out.shape[0])
+        if isinstance(g, np.ndarray):
+            out *= g[:, None]
+            return max(ramp.a, ramp.b)
+        if pos0 >= ramp.end:
+            self._master = None
+        if g != 1.0:
+            out *= g
+        return float(g)
+
+    def adopt(self, plan: Plan, crossfade: int) -> AdoptReport:
+        """Carry on playing under ``plan`` (the same scene, edited): see `engine.adopt`."""
+        return adopt(self, plan, crossfade)
 
     def snapshot(self) -> object:
         """An opaque copy of everything that changes while rendering (cheap: no audio copied)."""
@@ -218,6 +241,8 @@ class Engine:
             self._limiter.gain_db,
             (self._seq, self._next_handle),
             self._prev_state,
+            self.plan,
+            self._master,
         )
 
     def restore(self, snap: object) -> None:
@@ -225,6 +250,9 @@ class Engine:
         if not isinstance(snap, _Snapshot):
             raise TypeError("restore() takes what snapshot() returned")
         self.position = self._now = snap.position
+        if snap.plan is not self.plan:  # back to before a reload
+            self._set_plan(snap.plan)
+        self._master = snap.master
         self._voices = {v.handle: v.clone() for v in snap.voices}
         self._queue = list(snap.queue)
         self._timers = list(snap.timers)
@@ -236,6 +264,16 @@ class Engine:
         self._limiter.gain_db = snap.limiter_db
         self._seq, self._next_handle = snap.counters
         self._prev_state = snap.prev_state
+
+    def _set_plan(self, plan: Plan) -> None:
+        from ..machine import SceneMachine
+
+        self.plan = plan
+        self._machine = SceneMachine(plan, self)
+        if min(plan.ceiling, 1.0) != self._limiter.ceiling:
+            gain_db = self._limiter.gain_db
+            self._limiter = Limiter(min(plan.ceiling, 1.0), plan.rate)
+            self._limiter.gain_db = gain_db
 
     # ------------------------------------------------ machine host (called by SceneMachine)
 
@@ -422,6 +460,7 @@ class Engine:
         gain: float = 1.0,
         pan: float | None = None,
         level: float = 1.0,
+        fade_in: int | None = None,
     ) -> int | None:
         sound = self.plan.sound(spec.sound)
         ps = self._picks.get(sound.name)
@@ -452,10 +491,10 @@ class Engine:
             h, kind, sound.name.removeprefix("source:"), owner, buf, None, spec.loop, offset, at,
             (spec.gain if kind != "layer" else 1.0) * sound.gain * var.gain * gain,
             pan_gains(spec.pan if pan is None else pan, self.channels),
-            Ramp(0.0, 1.0, at, fade_samples(spec.fade_in / self.rate, self.rate), linear),
+            Ramp(0.0, 1.0, at, fade_samples((fade_in or spec.fade_in) / self.rate, self.rate), linear),
             constant(level), duck, tail, None,
             max(self._min_fade, spec.fade_out), linear, spec.ring, spec.duck, var.source,
-            self.plan.peak_of(buf),
+            self.plan.peak_of(buf), spec=spec,
         )  # fmt: skip
         self._admit(v, at)
         return h

@@ -14,7 +14,7 @@ import numpy as np
 
 from .fades import Ramp, constant
 from .loops import LoopBuffer
-from .plan import DuckPlan
+from .plan import DuckPlan, VoiceSpec
 from .stream import StreamSource
 
 
@@ -46,6 +46,7 @@ class Voice:
     starved: bool = False  # a stream ran dry on the last read
     started: bool = False
     end_sample: int = 0  # first sample after the voice ended (valid once it has)
+    spec: VoiceSpec | None = None  # what the scene asked for (compared on live reload)
     _key: tuple[object, ...] = ()
     _steady_at: int = 0
     _steady_until: int = 0

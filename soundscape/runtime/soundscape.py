@@ -24,6 +24,7 @@ from .driver import LiveDriver
 from .handles import PlayHandle
 from .options import LiveOptions
 from .publish import Publisher
+from .reload import ReloadResult, Watcher, describe, load_edit, scene_files, warn_refused
 from .session_events import SessionAdapter
 from .sink import (
     AudioSourceSink,
@@ -85,9 +86,11 @@ class Soundscape:
         trusted: bool = True,
         asset_roots: Sequence[str | os.PathLike[str]] = (),
         policy: Policy | None = None,
+        watch: bool | float = False,
     ) -> None:
         """``trusted=False`` (with ``asset_roots``) or a `Policy`: for scenes you did not write —
-        files only from the asset roots, re-checked when opened, sizes bounded (docs/security.md)."""
+        files only from the asset roots, re-checked when opened, sizes bounded (docs/security.md).
+        ``watch=True`` (or a period in seconds) reloads the scene when its files change."""
         if channels not in (1, 2):
             raise ValueError(f"channels must be 1 (mono) or 2 (stereo), got {channels}")
         if policy is None:
@@ -117,6 +120,10 @@ class Soundscape:
         self._feeders: set[asyncio.Task[None]] = set()
         self._state: str = self.scene.initial_state
         self._last_agent: tuple[str, dict[str, Any]] | None = None
+        self._reload_lock = asyncio.Lock()
+        self._watcher: Watcher | None = None
+        if watch:
+            self.watch(True if watch is True else float(watch))
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], **kwargs: Any) -> Soundscape:
@@ -442,6 +449,10 @@ class Soundscape:
             self._emit("voice_ended", ev)
 
     def _tick(self, queued: float) -> None:
+        if self._watcher is not None and self._watcher.due(asyncio.get_running_loop().time()):
+            t = asyncio.ensure_future(self._watch_reload())
+            self._feeders.add(t)
+            t.add_done_callback(self._feeders.discard)
         if not self._handles:
             return
         loop = asyncio.get_running_loop()
@@ -611,3 +622,77 @@ class Soundscape:
         self.scene, self._plan = new_scene, plan
         n = max(int(xf * self.rate), 1)
         d.submit(lambda deck, at: deck.switch(engine, n), split=True)
+
+    # ------------------------------------------------------------------ live reload
+
+    async def reload(self, *, crossfade: float | str = "300ms") -> ReloadResult:
+        """Read the scene file (and what it extends/includes) again and apply it live.
+
+        Unchanged layers and cues keep playing untouched; changed ones crossfade over
+        ``crossfade``, new ones fade in, removed ones fade out; the state is kept if it still
+        exists. An invalid edit is refused: the old scene plays on, a warning is logged, and
+        the result (falsy) carries the diagnostics with file:line:col. Never raises for a
+        bad edit.
+        """
+        file = self.scene.file
+        if file.startswith("<"):
+            raise ValueError("this scene was not loaded from a file; there is nothing to reload")
+        xf = parse_duration(crossfade) if isinstance(crossfade, str) else float(crossfade)
+        async with self._reload_lock:
+            got = await asyncio.to_thread(
+                load_edit, file, self.policy, self.rate, self.channels, self._loader
+            )
+            if isinstance(got, list):
+                warn_refused(file, got, log.warning)
+                return ReloadResult(False, tuple(got), state=self._state)
+            scene, plan = got
+            if self._watcher is not None:
+                self._watcher.track(scene_files(scene))
+            result = await self._adopt(plan, max(int(xf * self.rate), 1))
+            self.scene, self._plan = scene, plan
+            log.info("%s", describe(result, file))
+            return result
+
+    async def _adopt(self, plan: Plan, crossfade: int) -> ReloadResult:
+        d, task = self._driver, self._task
+        if self._status != "running" or d is None or task is None or task.done():
+            return ReloadResult.applied(None, plan.initial if self._status != "running" else "")
+        done: asyncio.Future[ReloadResult] = asyncio.get_running_loop().create_future()
+
+        def apply(deck: Deck, at: int | None) -> None:
+            try:
+                report = deck.engine.adopt(plan, crossfade)  # type: ignore[attr-defined]
+            except BaseException as e:
+                if not done.done():
+                    done.set_exception(e)
+                raise
+            if not done.done():
+                done.set_result(ReloadResult.applied(report, report.state))
+
+        # split: the engine must stand exactly at the sample playing now, so a later rewind
+        # never restores a block that straddles the swap.
+        d.submit(apply, split=True)
+        # The driver may stop (aclose) before it gets to the command.
+        waits: set[asyncio.Future[Any]] = {done, task}
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if not done.done():
+            done.cancel()
+            return ReloadResult.applied(None, self._state)
+        return done.result()
+
+    async def _watch_reload(self) -> None:
+        try:
+            await self.reload()
+        except Exception:
+            log.exception("soundscape: reload after a file change failed; the scene plays on")
+
+    def watch(self, enabled: bool | float = True) -> None:
+        """Reload whenever the scene's files change (polled every ~0.3 s on the driver's
+        schedule; ``enabled`` may be the period in seconds). ``watch(False)`` stops."""
+        if not enabled:
+            self._watcher = None
+            return
+        if self.scene.file.startswith("<"):
+            raise ValueError("this scene was not loaded from a file; there is nothing to watch")
+        period = 0.3 if enabled is True else float(enabled)
+        self._watcher = Watcher(scene_files(self.scene), period)

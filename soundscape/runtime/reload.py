@@ -1,0 +1,144 @@
+"""Live reload: read an edited scene again, and notice edits by polling file times.
+
+Loading and compiling happen off the event loop (decoding can take a while); the
+swap itself is `Engine.adopt`, applied by the driver at the sample playing now.
+Watching needs no thread: the driver's tick calls `Watcher.due`, which stats the
+scene file and every file it extends or includes at most once per period.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..engine import Plan, compile_scene
+from ..engine.adopt import AdoptReport
+from ..errors import AssetError, Diagnostic, Pos, SceneError
+from ..scene.model import Scene
+from ..scene.policy import Policy
+
+log = logging.getLogger("soundscape")
+
+WATCH_PERIOD = 0.3
+"""Seconds between two looks at the files when watching (a few stats each time)."""
+
+
+@dataclass(frozen=True)
+class ReloadResult:
+    """What `Soundscape.reload` did. ``ok`` False: the edit was refused and the old scene
+    plays on; ``diagnostics`` says where (``file:line:col``) and why."""
+
+    ok: bool
+    diagnostics: tuple[Diagnostic, ...] = ()
+    kept: tuple[str, ...] = ()
+    crossfaded: tuple[str, ...] = ()
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+    state: str | None = None
+
+    @classmethod
+    def applied(cls, report: AdoptReport | None, state: str) -> ReloadResult:
+        if report is None:  # not playing: the new scene is used at the next start()
+            return cls(True, state=state)
+        return cls(
+            True,
+            (),
+            tuple(report.kept),
+            tuple(report.crossfaded),
+            tuple(report.added),
+            tuple(report.removed),
+            report.state,
+        )
+
+    def __bool__(self) -> bool:
+        return self.ok
+
+
+def scene_files(scene: Scene) -> list[Path]:
+    """The scene's file and every file it extends or includes."""
+    merged = scene._positions
+    names: Sequence[str] = getattr(merged, "files", None) or [scene.file]
+    return [Path(n) for n in dict.fromkeys([scene.file, *names]) if not n.startswith("<")]
+
+
+def load_edit(
+    path: str, policy: Policy, rate: int, channels: int, loader: Any
+) -> tuple[Scene, Plan] | list[Diagnostic]:
+    """The scene at ``path`` loaded and compiled, or the diagnostics that refuse it."""
+    from ..scene import load
+
+    try:
+        scene = load(path, policy=policy)
+        return scene, compile_scene(scene, rate, channels, loader)
+    except SceneError as e:
+        errors = [d for d in e.diagnostics if d.severity == "error"]
+        return errors or list(e.diagnostics)
+    except AssetError as e:
+        return [Diagnostic(Pos(path), f"cannot load audio: {e}", code="asset")]
+    except OSError as e:
+        return [Diagnostic(Pos(path), f"cannot read: {e.strerror or e}", code="io")]
+
+
+_Stamp = tuple[tuple[str, int, int] | None, ...]
+
+
+class Watcher:
+    """Tells when any of a set of files changed (modified, replaced, created or deleted)."""
+
+    def __init__(self, files: Sequence[Path], period: float = WATCH_PERIOD) -> None:
+        self.period = period
+        self._files: list[Path] = []
+        self._stamp: _Stamp = ()
+        self._next = 0.0
+        self.track(files)
+
+    def track(self, files: Sequence[Path]) -> None:
+        """Watch these files from now on (after a reload changed what is extended/included)."""
+        self._files = list(files)
+        self._stamp = self._look()
+
+    def due(self, now: float) -> bool:
+        """True when a file changed since the last look; looks at most once per period."""
+        if now < self._next:
+            return False
+        self._next = now + self.period
+        stamp = self._look()
+        if stamp == self._stamp:
+            return False
+        self._stamp = stamp
+        return True
+
+    def _look(self) -> _Stamp:
+        out: list[tuple[str, int, int] | None] = []
+        for f in self._files:
+            try:
+                st = os.stat(f)
+            except OSError:
+                out.append(None)  # being replaced by an editor: look again next period
+                continue
+            out.append((str(f), st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
+
+def describe(result: ReloadResult, file: str) -> str:
+    """One log line for an applied reload."""
+    parts = [
+        f"{label} {', '.join(names)}"
+        for label, names in (
+            ("kept", result.kept),
+            ("crossfaded", result.crossfaded),
+            ("added", result.added),
+            ("removed", result.removed),
+        )
+        if names
+    ]
+    return f"soundscape: reloaded {file} ({'; '.join(parts) or 'nothing changed'})"
+
+
+def warn_refused(file: str, diagnostics: Sequence[Diagnostic], log_fn: Callable[..., Any]) -> None:
+    shown = "\n".join(str(d) for d in diagnostics[:10])
+    log_fn("soundscape: %s has errors; the previous version keeps playing:\n%s", file, shown)
