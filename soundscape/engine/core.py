@@ -374,8 +374,12 @@ class Engine:
                 self._run_timer(tp)
             else:
                 self._spawn(src.removeprefix("scatter:"))
-        log.error(
-            "more than %d actions at sample %d; a zero-delay goto loop?", MAX_ACTIONS_PER_SAMPLE, s
+        # Nothing is lost: the rest run on the next sample. Zero-delay goto loops are refused
+        # when the scene loads (SC303), so this is an event storm landing on one sample.
+        log.warning(
+            "more than %d events/timers due at sample %d; the rest run from the next sample",
+            MAX_ACTIONS_PER_SAMPLE,
+            s,
         )
 
     def _apply_event(self, name: str, fields: dict[str, Any]) -> None:
