@@ -19,6 +19,7 @@ from ..engine import Engine, Plan, StreamSource, compile_scene
 from ..scene.model import Scene
 from ..scene.policy import TRUSTED, Policy
 from ..scene.units import parse_duration
+from .console import ConsoleSink, ConsoleTarget, detect_console, mixable
 from .deck import Deck
 from .driver import LiveDriver
 from .handles import PlayHandle
@@ -217,9 +218,16 @@ class Soundscape:
         agent_session: Any = None,
         audio_source: rtc.AudioSource | None = None,
         frame_sink: FrameCallback | None = None,
+        console: Any = None,
     ) -> None:
         """Start playing: publish a track on ``room`` (or feed ``audio_source`` / call
-        ``frame_sink(frame)`` for a custom transport) and follow ``agent_session``."""
+        ``frame_sink(frame)`` for a custom transport) and follow ``agent_session``.
+
+        Console mode: under livekit-agents' ``console`` command (no room), the scene is mixed
+        into the local speaker output. It is chosen by itself when none of room/audio_source/
+        frame_sink is given; ``console=False`` turns that off, and ``console=output`` mixes into
+        that console output (an object with ``read_into(outdata, frames)``, as
+        ``ConsoleAudioOutput`` has)."""
         if self._status in ("starting", "running"):
             raise RuntimeError(
                 "this Soundscape is already started; call `await scape.aclose()` before "
@@ -234,11 +242,12 @@ class Soundscape:
                 "room= publishes an AudioSource, but with frame_sink= there is none: "
                 "drop one of them"
             )
+        target = self._console_target(console, room, audio_source, frame_sink)
         self._status = "starting"
         self._closed_fut = asyncio.get_running_loop().create_future()
         try:
             async with self._lock:
-                await self._start(room, agent_session, audio_source, frame_sink)
+                await self._start(room, agent_session, audio_source, frame_sink, target)
         except BaseException:
             await self._teardown()
             self._status = "closed"
@@ -252,11 +261,22 @@ class Soundscape:
         session: Any,
         audio_source: rtc.AudioSource | None,
         frame_sink: FrameCallback | None,
+        console: ConsoleTarget | None = None,
     ) -> None:
+        if console is not None and (self.rate, self.channels) != (console.rate, 1):
+            # Mix at the speaker's own rate: no resampling on the audio thread.
+            self.rate, self.channels, self._plan = console.rate, 1, None
         plan = self._plan if self._plan is not None else await asyncio.to_thread(self._compile)
         engine = self._new_engine(plan)
         sink: Sink
-        if frame_sink is not None:
+        if console is not None:
+            sink = ConsoleSink(console, max_seconds=self.options.ahead + 0.5)
+            log.info(
+                "soundscape: console mode (no room): the scene plays through the local "
+                "speaker at %d Hz",
+                console.rate,
+            )
+        elif frame_sink is not None:
             sink = FrameSink(frame_sink, rate=self.rate, channels=self.channels)
         elif audio_source is not None:
             if (audio_source.sample_rate, audio_source.num_channels) != (
@@ -300,6 +320,32 @@ class Soundscape:
                     self._last_agent = (name, fields)
         self._task = asyncio.create_task(self._driver.run(), name="soundscape-driver")
         self._task.add_done_callback(self._task_done)
+
+    @staticmethod
+    def _console_target(
+        console: Any, room: Any, audio_source: Any, frame_sink: Any
+    ) -> ConsoleTarget | None:
+        if console is None:
+            if room is not None or audio_source is not None or frame_sink is not None:
+                return None
+            return detect_console()
+        if console is False:
+            return None
+        if room is not None or audio_source is not None or frame_sink is not None:
+            raise ValueError("console= plays locally; drop room=/audio_source=/frame_sink=")
+        if console is True:
+            target = detect_console()
+            if target is None:
+                raise RuntimeError(
+                    "console=True, but the agent is not running with the `console` command"
+                )
+            return target
+        if not mixable(console):
+            raise TypeError(
+                "console= takes True/False or a console audio output with "
+                f"read_into(outdata, frames) and sample_rate, got {type(console).__name__}"
+            )
+        return ConsoleTarget(int(console.sample_rate), lambda: console)
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
