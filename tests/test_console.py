@@ -137,11 +137,20 @@ async def test_no_room_under_the_console_command_plays_locally_once_the_session_
     assert np.sum(np.abs(bed - 0.15) < 0.003) > 40  # of 50 windows: most of the second
 
 
-async def test_with_a_room_or_console_false_nothing_is_mixed(tmp_path, console):
+async def test_the_console_jobs_stand_in_room_is_not_published_to(tmp_path, console):
+    from livekit.agents.ipc.mock_room import create_mock_room
+
     out = ConsoleAudioOutput(asyncio.get_running_loop())
     console._io_audio_output, console._io_acquired = out, True
+    room = create_mock_room()  # what ctx.room is in a console job
+    room.local_participant.publish_track.reset_mock()
     scape = Soundscape(write_tone_scene(tmp_path), seed=3)
-    await scape.start(console=False)
+    await scape.start(room=room)
+    assert "read_into" in out.__dict__ and scape.publication is None
+    assert room.local_participant.publish_track.call_count == 0
+    await scape.aclose(fade=0.01)
+    assert "read_into" not in out.__dict__
+    await scape.start(console=False)  # asked not to: a track as usual
     assert scape.audio_source is not None and "read_into" not in out.__dict__
     await scape.aclose(fade=0.01)
 

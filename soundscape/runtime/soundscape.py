@@ -223,11 +223,11 @@ class Soundscape:
         """Start playing: publish a track on ``room`` (or feed ``audio_source`` / call
         ``frame_sink(frame)`` for a custom transport) and follow ``agent_session``.
 
-        Console mode: under livekit-agents' ``console`` command (no room), the scene is mixed
-        into the local speaker output. It is chosen by itself when none of room/audio_source/
-        frame_sink is given; ``console=False`` turns that off, and ``console=output`` mixes into
-        that console output (an object with ``read_into(outdata, frames)``, as
-        ``ConsoleAudioOutput`` has)."""
+        Console mode: under livekit-agents' ``console`` command (no real room), the scene is
+        mixed into the local speaker output, by itself unless ``audio_source``/``frame_sink``
+        is given (the console job's ``room`` is a stand-in and is not published to);
+        ``console=False`` turns that off, and ``console=output`` mixes into that console output
+        (an object with ``read_into(outdata, frames)``, as ``ConsoleAudioOutput`` has)."""
         if self._status in ("starting", "running"):
             raise RuntimeError(
                 "this Soundscape is already started; call `await scape.aclose()` before "
@@ -326,13 +326,15 @@ class Soundscape:
         console: Any, room: Any, audio_source: Any, frame_sink: Any
     ) -> ConsoleTarget | None:
         if console is None:
-            if room is not None or audio_source is not None or frame_sink is not None:
+            if audio_source is not None or frame_sink is not None:
                 return None
+            # Under the console command the job's room is a stand-in (a mock): nobody would
+            # hear a track published on it, so the local speaker wins.
             return detect_console()
         if console is False:
             return None
-        if room is not None or audio_source is not None or frame_sink is not None:
-            raise ValueError("console= plays locally; drop room=/audio_source=/frame_sink=")
+        if audio_source is not None or frame_sink is not None:
+            raise ValueError("console= plays locally; drop audio_source=/frame_sink=")
         if console is True:
             target = detect_console()
             if target is None:
