@@ -161,3 +161,39 @@ async def test_console_true_outside_the_console_command_says_so(tmp_path):
         await scape.start(console=True)
     with pytest.raises(TypeError, match="read_into"):
         await scape.start(console=object())
+
+
+async def test_a_real_agent_session_under_the_console_hears_scene_and_voice(tmp_path, monkeypatch):
+    """The console livekit-agents' `console` command builds (its rich, legacy one), a real
+    AgentSession that acquires its io, and the code an agent runs in a real room."""
+    from livekit.agents import Agent
+    from livekit.agents.cli import _legacy
+    from livekit.agents.ipc.mock_room import create_mock_room
+
+    from soundscape.testing import Reply, scripted_session
+
+    c = _legacy.AgentsConsole()
+    c.enabled = True
+    monkeypatch.setattr(cli.AgentsConsole, "_instance", c)
+    session = scripted_session([Reply("Hello there, this is the agent speaking.", delay=0.2)])
+    await session.start(agent=Agent(instructions="test"))
+    scape = Soundscape(write_tone_scene(tmp_path), seed=3)
+    await scape.start(room=create_mock_room(), agent_session=session)
+    speaker = Speaker(c._io_audio_output)
+    speaker.start()
+    await asyncio.sleep(0.5)
+    await session.generate_reply(user_input="hi")
+    await asyncio.sleep(0.5)
+    speaker.stop()
+    await session.aclose()
+    await asyncio.wait_for(scape.wait_closed(), 5)
+
+    y = speaker.heard()
+    win = 4800  # 200 ms: 5 Hz bins, so the 180 Hz voice does not leak into the 220 Hz bed
+    voice = tone_track(y, 180.0, win, rate=SAMPLE_RATE)
+    bed = tone_track(y, BED, win, rate=SAMPLE_RATE)
+    talking = np.flatnonzero(voice > 0.05)
+    assert talking.size >= 3, voice  # the agent is heard through the console
+    assert bed[1] == pytest.approx(0.15, rel=0.03)  # before it speaks: the bed at its level
+    mid = bed[talking[1] : talking[-1]]
+    assert mid.size and np.all((mid > 0.02) & (mid < 0.06)), mid  # ducked to 0.25 × 0.15
