@@ -704,7 +704,8 @@ class Soundscape:
     async def _adopt(self, plan: Plan, crossfade: int) -> ReloadResult:
         d, task = self._driver, self._task
         if self._status != "running" or d is None or task is None or task.done():
-            return ReloadResult.applied(None, plan.initial if self._status != "running" else "")
+            # Not playing: the new scene is what the next start() plays.
+            return ReloadResult.applied(None, plan.initial)
         done: asyncio.Future[ReloadResult] = asyncio.get_running_loop().create_future()
 
         def apply(deck: Deck, at: int | None) -> None:
