@@ -208,3 +208,19 @@ async def test_a_missing_file_fails_start_with_the_file_and_scene_position(tmp_p
         await scape.start(room=room)
     assert not scape.running and room.local_participant.published == []
     await scape.aclose()  # nothing to close, and no error
+
+
+async def test_repeated_stalls_log_one_warning_per_period_but_count_every_underrun(
+    tmp_path, caplog
+):
+    scape, _tap = await start(tmp_path)
+    await asyncio.sleep(0.3)
+    with caplog.at_level("WARNING", logger="soundscape"):
+        for _ in range(3):
+            time.sleep(0.9)  # three stalls, each longer than the queue lasts
+            await asyncio.sleep(0.4)
+    m = scape.metrics
+    await scape.aclose()
+    assert m["underruns"] == 3
+    busy = [r for r in caplog.records if "busy for too long" in r.getMessage()]
+    assert len(busy) == 1  # the later two fall within the same 10 s period

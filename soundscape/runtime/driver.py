@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from .options import LiveOptions
 from .sink import Sink
 
 log = logging.getLogger("soundscape")
+UNDERRUN_LOG_PERIOD = 10.0  # seconds between "event loop was busy" warnings
 
 Apply = Callable[[Deck, "int | None"], None]
 """A command: change the deck/engine at this deck sample (None: at the render head)."""
@@ -80,6 +82,9 @@ class LiveDriver:
             )
         self.deck = deck
         self.sink = sink
+        self._underrun_logged_at = -math.inf
+        self._silence_unlogged = 0.0
+        self._underruns_unlogged = 0
         self.opts = options
         self.rate = deck.rate
         tick = self.rate // 100  # the native source moves in 10 ms ticks: stay on them
@@ -188,11 +193,19 @@ class LiveDriver:
         before = self.clock.underrun_seconds
         self.clock.on_push(audio.shape[0], now)
         if self.clock.underruns > self.metrics.underruns:
-            log.warning(
-                "soundscape: the event loop was busy for too long; the track played %.0f ms "
-                "of silence (raise `ahead` if this repeats)",
-                1000 * (self.clock.underrun_seconds - before),
-            )
+            self._silence_unlogged += self.clock.underrun_seconds - before
+            self._underruns_unlogged += self.clock.underruns - self.metrics.underruns
+            # At most one line per UNDERRUN_LOG_PERIOD: an overloaded process underruns on
+            # every push of every session, and thousands of lines help nobody.
+            if now - self._underrun_logged_at >= UNDERRUN_LOG_PERIOD:
+                log.warning(
+                    "soundscape: the event loop was busy for too long; the track played %.0f ms "
+                    "of silence in %d underrun(s) (raise `ahead` if this repeats)",
+                    1000 * self._silence_unlogged,
+                    self._underruns_unlogged,
+                )
+                self._underrun_logged_at = now
+                self._silence_unlogged, self._underruns_unlogged = 0.0, 0
         self.metrics.underruns = self.clock.underruns
         self.metrics.underrun_seconds = self.clock.underrun_seconds
         self.metrics.samples += audio.shape[0]
