@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import math
@@ -11,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -165,3 +167,18 @@ def stats(values: list[float]) -> dict[str, float]:
         "p95": v[min(k, len(v) - 1)],
         "max": v[-1],
     }
+
+
+def main(
+    doc: str | None, worker: Callable[[dict[str, Any]], Any], run: Callable[[bool], Any]
+) -> None:
+    """A bench module's command line: ``--worker JSON`` runs one configuration in this
+    process (what `run_worker` starts), otherwise the whole part runs (``--quick``: smaller)."""
+    ap = argparse.ArgumentParser(description=doc)
+    ap.add_argument("--worker", help="(internal) run one configuration given as JSON")
+    ap.add_argument("--quick", action="store_true")
+    a = ap.parse_args()
+    if a.worker:
+        worker(json.loads(a.worker))
+    else:
+        run(a.quick)

@@ -9,9 +9,7 @@ model), Python and OS thread counts.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import resource
 import statistics
 import time
@@ -203,14 +201,7 @@ def line(r: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--worker", help="(internal) run one configuration given as JSON")
-    ap.add_argument("--quick", action="store_true")
-    a = ap.parse_args()
-    if a.worker:
-        worker(json.loads(a.worker))
-    else:
-        run(a.quick)
+    common.main(__doc__, worker, run)
 
 
 if __name__ == "__main__":

@@ -27,9 +27,7 @@ Latency = that sample's time − the time the event was emitted on the session.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import json
 import tempfile
 import time
 import wave
@@ -224,14 +222,7 @@ def line(r: dict[str, Any]) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--worker")
-    ap.add_argument("--quick", action="store_true")
-    a = ap.parse_args()
-    if a.worker:
-        worker(json.loads(a.worker))
-    else:
-        run(a.quick)
+    common.main(__doc__, worker, run)
 
 
 if __name__ == "__main__":

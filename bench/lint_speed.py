@@ -8,8 +8,6 @@ it does in scenes/. Measured three ways: ``soundscape lint`` on all 100 in one c
 
 from __future__ import annotations
 
-import argparse
-import json
 import shutil
 import subprocess
 import sys
@@ -76,14 +74,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--worker")
-    ap.add_argument("--quick", action="store_true")
-    a = ap.parse_args()
-    if a.worker:
-        common.emit(measure(json.loads(a.worker)))
-    else:
-        run(a.quick)
+    common.main(__doc__, lambda cfg: common.emit(measure(cfg)), run)
 
 
 if __name__ == "__main__":

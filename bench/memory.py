@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
@@ -159,19 +158,15 @@ def run(quick: bool = False) -> dict[str, Any]:
     return data
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--worker")
-    ap.add_argument("--quick", action="store_true")
-    a = ap.parse_args()
-    if a.worker:
-        cfg = json.loads(a.worker)
-        if cfg.get("serve"):
-            asyncio.run(serve(cfg))
-        else:
-            common.emit(asyncio.run(per_session(cfg)))
+def _worker(cfg: dict[str, Any]) -> None:
+    if cfg.get("serve"):
+        asyncio.run(serve(cfg))
     else:
-        run(a.quick)
+        common.emit(asyncio.run(per_session(cfg)))
+
+
+def main() -> None:
+    common.main(__doc__, _worker, run)
 
 
 if __name__ == "__main__":

@@ -9,8 +9,6 @@ shared, so CPU time is steadier than wall time); the wall figure is kept too.
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from typing import Any
 
@@ -84,14 +82,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--worker")
-    ap.add_argument("--quick", action="store_true")
-    a = ap.parse_args()
-    if a.worker:
-        common.emit(measure(json.loads(a.worker)))
-    else:
-        run(a.quick)
+    common.main(__doc__, lambda cfg: common.emit(measure(cfg)), run)
 
 
 if __name__ == "__main__":
