@@ -195,3 +195,10 @@ def test_pool_of_variants_is_judged_as_a_whole(write_scene):
         """
     )
     assert _sc406(path) == []  # (9% + 85%) / 2 is well inside the band
+
+
+def test_lint_rule_band_matches_the_phone_model():
+    from soundscape.lint.rules.sc406_phone_band import PHONE_BAND
+    from soundscape.phone import BAND
+
+    assert PHONE_BAND == BAND
