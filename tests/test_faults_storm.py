@@ -11,10 +11,11 @@ from __future__ import annotations
 import asyncio
 import time
 
+import numpy as np
 import pytest
 from audio_checks import tone_track
 from support.tap import AudioTap, close_all
-from support.tone_scene import AMP, BED, BED_GAIN, CUE, THINK, write_tone_scene
+from support.tone_scene import AMP, BED, BED_GAIN, CHIME, CUE, THINK, write_tone_scene
 
 from bench.soak_live import rss_mb
 from soundscape.runtime import Soundscape, make_audio_source
@@ -64,7 +65,7 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     n += 1
     storm_seconds = loop.time() - t0
     t_last = time.monotonic()
-    await asyncio.sleep(1.0)
+    await asyncio.sleep(2.0)
     rss_growth = rss_mb() - rss0
     m = scape.metrics
     voices = m["active_voices"]
@@ -76,24 +77,38 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     assert n == 10_001 and len(triggers) == 1000
     # The last state won, and is what is heard a moment after the storm.
     assert scape.state == "thinking" and changes[-1] == "thinking"
-    # Heard at once (under the limiter still holding down 1000 stacked chimes), at full
-    # level once the last chimes (0.3 s) have rung out and the limiter let go (20 dB/0.25 s).
+    # Heard soon, even while the event loop is still catching up with the storm (a loaded
+    # 2-core CI machine has shown ~250 ms), and from then on without a gap: the last state
+    # stays. Under the limiter, still holding down the stacked chimes, the cue is quiet but
+    # there (0.014 at least, seen); 0.002 is ten times what the chimes leak into its bin.
     y = tap.heard()[:end, 0]
     last = tap.index(t_last)
     think = tone_track(y[last:], THINK, W)
-    assert think[5:].min() > 0.01  # from 100 ms after the last event
-    assert think[40:].min() > 0.8 * CUE  # from 800 ms
-    assert tone_track(y[last + 40 * W :], BED, W).min() > 0.95 * BED_GAIN * AMP
+    chime = tone_track(y[last:], CHIME, W)
+    # The onset is where the last gap ends: a cue from a thinking state inside the storm may
+    # still be fading out in the first windows.
+    gaps = np.nonzero(think <= 0.002)[0]
+    onset = int(gaps[-1]) + 1 if gaps.size else 0
+    assert onset * W / RATE < 0.5, think[:30].round(4)
+    # The last chimes ring out (0.3 s after the last trigger; later if it was applied late),
+    # then the limiter lets go (20 dB per 0.25 s) and the cue and the bed are at full level.
+    ringing = np.nonzero(chime > 0.01)[0]
+    rung_out = int(ringing[-1]) + 1 if ringing.size else 0
+    assert rung_out * W / RATE < 0.3 + 0.5, chime.round(3)
+    full = rung_out + round(0.5 * RATE / W)
+    assert think.size - full >= 25  # half a second at full level, at least, to look at
+    assert think[full:].min() > 0.8 * CUE, think[full:].round(3)
+    assert tone_track(y[last + full * W :], BED, W).min() > 0.95 * BED_GAIN * AMP
     # No backlog: nothing waiting, the queue back to its render-ahead, voices within the cap.
     assert pending == (0, 0, 0)
     assert queued <= opts.ahead + 0.01
     assert voices <= scape._compile().max_voices
     # Work bounded by wake-ups: at most one rewind per burst (plus the last word), and the
-    # audio rendered is the rewinds' re-renders plus the ~1.4 s that played.
+    # audio rendered is the rewinds' re-renders plus the ~2.4 s that played.
     rewinds = m["rewinds"] - m0["rewinds"]
     assert rewinds <= 101 + 2
     rendered = (d.metrics.samples - sent0) / RATE
-    assert rendered <= rewinds * (opts.ahead + opts.frame) + storm_seconds + 1.0 + 2 * opts.frame
+    assert rendered <= rewinds * (opts.ahead + opts.frame) + storm_seconds + 2.0 + 2 * opts.frame
     # Memory: 10 000 events leave no heap behind them.
     assert rss_growth < 16
     assert [t for t in asyncio.all_tasks() - before if not t.done()] == []
