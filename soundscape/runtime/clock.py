@@ -64,6 +64,11 @@ class PlayClock:
             return TICK - phase + after
         return 0.0
 
+    def anchoring(self, now: float) -> bool:
+        """True if a push at ``now`` would start a new timeline (the first, or after running dry):
+        its first sample plays at the next tick, so it should not be pushed right at one."""
+        return self._anchor_t is None or self.playing(now) >= self.pushed
+
     def on_push(self, n: int, now: float, *, tolerance: float = 0.012) -> None:
         """Account for ``n`` samples pushed at ``now``; a queue found dry counts an underrun."""
         if self._anchor_t is None:

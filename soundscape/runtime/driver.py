@@ -189,7 +189,22 @@ class LiveDriver:
         self.metrics.blocks += 1
         return audio
 
+    async def _off_tick(self) -> float:
+        """Wait until the loop clock is clear of a native tick; return that time."""
+        loop = self._loop
+        assert loop is not None
+        for _ in range(3):
+            wait = self.clock.unsafe_for(loop.time())
+            if wait <= 0:
+                break
+            await asyncio.sleep(wait)
+        return loop.time()
+
     async def _push(self, audio: np.ndarray, now: float) -> None:
+        if self.clock.anchoring(now):
+            # A new timeline starts at the tick after this push; pushed right at a tick it
+            # may land on either side, and every later splice would be a tick off (a click).
+            now = await self._off_tick()
         before = self.clock.underrun_seconds
         self.clock.on_push(audio.shape[0], now)
         if self.clock.underruns > self.metrics.underruns:
@@ -299,12 +314,7 @@ class LiveDriver:
         for c in splits:  # arrived past the queue end: apply at the head
             self._safe(c.apply, self.deck, None)
         new = np.concatenate([b.audio for b in list(blocks)[i:]])
-        for _ in range(3):  # don't decide the splice right at a tick: its moment jitters
-            wait = self.clock.unsafe_for(loop.time())
-            if wait <= 0:
-                break
-            await asyncio.sleep(wait)
-        now = loop.time()
+        now = await self._off_tick()  # don't decide the splice right at a tick: it jitters
         cut = max(self.clock.playing(now), base) - base
         new, old = new[cut:].copy(), old[cut:]
         x = min(self.splice, new.shape[0], old.shape[0])
