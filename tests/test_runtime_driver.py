@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from pathlib import Path
 
@@ -264,3 +265,23 @@ async def test_a_new_timeline_is_not_started_right_at_a_tick(tmp_path, before_ti
     await task
     phase_ms = ((sink.pushes[0] - sink.grid) % 0.01) * 1000
     assert 3.5 <= phase_ms <= 7.5, phase_ms  # clear of the tick on both sides
+
+
+async def test_state_changed_fires_once_per_change_when_events_repeat_within_a_tick(tmp_path):
+    # A session often says the same thing twice in a row (the agent's state, then a user
+    # state that maps to it). The second one arrives while the first is already heard: its
+    # rewind renders the first change again, and that must not be reported twice.
+    scape, _tap = await start(tmp_path)
+    changes: list[tuple[str | None, str]] = []
+    scape.on("state_changed", lambda ev: changes.append((ev.old_state, ev.new_state)))
+    await asyncio.sleep(0.3)
+    for state in ("thinking", "speaking", "listening") * 4:
+        scape.post(f"agent.{state}")
+        await asyncio.sleep(0.003)  # inside the same 10 ms tick: the same sample playing
+        scape.post(f"agent.{state}")
+        await asyncio.sleep(0.15)
+    await scape.aclose()
+    moves = changes[1:]  # after entering the initial state (idle)
+    assert changes[0][1] == "idle" and len(moves) == 12, changes
+    assert all(old != new for old, new in moves), changes
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(moves)), changes

@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -98,6 +98,7 @@ class LiveDriver:
         self._blocks: deque[_Block] = deque()
         self._commands: list[_Command] = []
         self._pending_events: list[tuple[int, Any]] = []  # rendered, not yet scheduled
+        self._delivered: list[tuple[int, Any]] = []  # heard, and still inside a rewindable block
         self._scheduled: deque[tuple[int, asyncio.TimerHandle]] = deque()
         self._wake: asyncio.Future[None] | None = None
         self._stopping = False
@@ -169,7 +170,14 @@ class LiveDriver:
             and self.clock.queued(loop.time()) <= self.ahead - self.frame
         ):
             block = self._render_block(self.frame)
-            await self._push(block, loop.time())
+            now = loop.time()
+            if self.clock.anchoring(now):
+                # A new timeline starts at the tick after this push; pushed right at a tick
+                # it may land on either side, and every later splice would be a tick off (a
+                # click). (A rewind's push is not delayed: its splice was timed already, and
+                # waiting there would leave the cleared queue empty for a tick.)
+                now = await self._off_tick()
+            await self._push(block, now)
             if self._commands:
                 return  # react first: the rest of the queue would be re-rendered anyway
 
@@ -201,10 +209,6 @@ class LiveDriver:
         return loop.time()
 
     async def _push(self, audio: np.ndarray, now: float) -> None:
-        if self.clock.anchoring(now):
-            # A new timeline starts at the tick after this push; pushed right at a tick it
-            # may land on either side, and every later splice would be a tick off (a click).
-            now = await self._off_tick()
         before = self.clock.underrun_seconds
         self.clock.on_push(audio.shape[0], now)
         if self.clock.underruns > self.metrics.underruns:
@@ -267,6 +271,9 @@ class LiveDriver:
         playing = self.clock.playing(now)
         while len(self._blocks) > 1 and self._blocks[1].start <= playing:
             self._blocks.popleft()
+        if self._delivered and self._blocks:
+            oldest = self._blocks[0].start  # nothing before it can be rendered again
+            self._delivered = [d for d in self._delivered if d[0] >= oldest]
 
     # -- reacting ---------------------------------------------------------------------
 
@@ -338,7 +345,20 @@ class LiveDriver:
 
     def _drop_events_before(self, first: int) -> None:
         # Re-rendering repeats what happened before the change; those were already scheduled.
-        self._pending_events = [(a, e) for a, e in self._pending_events if a >= first]
+        # From the change on, the ones still scheduled were cancelled, but an event at the
+        # very sample playing may have been delivered already: each delivered one takes out
+        # one identical replay (a multiset, since one sample can hold the same event twice).
+        delivered = Counter(_same_event(a, e) for a, e in self._delivered if a >= first)
+        kept = []
+        for a, e in self._pending_events:
+            if a < first:
+                continue
+            key = _same_event(a, e)
+            if delivered[key] > 0:
+                delivered[key] -= 1
+                continue
+            kept.append((a, e))
+        self._pending_events = kept
 
     def _schedule_events(self, now: float) -> None:
         # Forget the ones that fired first, even when nothing new comes: after a storm they
@@ -354,11 +374,16 @@ class LiveDriver:
         for at, ev in self._pending_events:
             delay = (at - playing) / self.rate
             if delay <= 0:
-                self._safe(self._on_engine_event, ev, at)
+                self._deliver(ev, at)
             else:
-                h = loop.call_later(delay, self._safe, self._on_engine_event, ev, at)
+                h = loop.call_later(delay, self._deliver, ev, at)
                 self._scheduled.append((at, h))
         self._pending_events.clear()
+
+    def _deliver(self, ev: Any, at: int) -> None:
+        self._delivered.append((at, ev))
+        if self._on_engine_event is not None:
+            self._safe(self._on_engine_event, ev, at)
 
     def _unschedule(self, from_at: int) -> None:
         keep: deque[tuple[int, asyncio.TimerHandle]] = deque()
@@ -394,6 +419,11 @@ class LiveDriver:
             fn(*args)
         except Exception:
             log.exception("soundscape: error in %s", getattr(fn, "__qualname__", fn))
+
+
+def _same_event(at: int, ev: Any) -> tuple[Any, ...]:
+    """What makes two rendered events the same one (engine events hold a dict: unhashable)."""
+    return (at, getattr(ev, "kind", None), getattr(ev, "name", None), repr(getattr(ev, "data", ev)))
 
 
 def _resolve(fut: asyncio.Future[None]) -> None:
