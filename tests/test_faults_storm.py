@@ -65,7 +65,7 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     n += 1
     storm_seconds = loop.time() - t0
     t_last = time.monotonic()
-    await asyncio.sleep(2.0)
+    await asyncio.sleep(2.5)
     rss_growth = rss_mb() - rss0
     m = scape.metrics
     voices = m["active_voices"]
@@ -77,9 +77,9 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     assert n == 10_001 and len(triggers) == 1000
     # The last state won, and is what is heard a moment after the storm.
     assert scape.state == "thinking" and changes[-1] == "thinking"
-    # Heard soon, even while the event loop is still catching up with the storm (a loaded
-    # 2-core CI machine has shown ~250 ms), and from then on without a gap: the last state
-    # stays. Under the limiter, still holding down the stacked chimes, the cue is quiet but
+    # Heard soon, and from then on without a gap: the last state stays. "Soon" has room for
+    # the backlog: 10 000 events through the state machine take about a second of CPU, so
+    # the loop is still catching up when the storm ends (80-520 ms seen on 2 cores). Under the limiter, still holding down the stacked chimes, the cue is quiet but
     # there (0.014 at least, seen); 0.002 is ten times what the chimes leak into its bin.
     y = tap.heard()[:end, 0]
     last = tap.index(t_last)
@@ -89,12 +89,12 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     # still be fading out in the first windows.
     gaps = np.nonzero(think <= 0.002)[0]
     onset = int(gaps[-1]) + 1 if gaps.size else 0
-    assert onset * W / RATE < 0.5, think[:30].round(4)
+    assert onset * W / RATE < 1.0, think[:60].round(4)
     # The last chimes ring out (0.3 s after the last trigger; later if it was applied late),
     # then the limiter lets go (20 dB per 0.25 s) and the cue and the bed are at full level.
     ringing = np.nonzero(chime > 0.01)[0]
     rung_out = int(ringing[-1]) + 1 if ringing.size else 0
-    assert rung_out * W / RATE < 0.3 + 0.5, chime.round(3)
+    assert rung_out * W / RATE < 0.3 + 1.0, chime.round(3)
     full = rung_out + round(0.5 * RATE / W)
     assert think.size - full >= 25  # half a second at full level, at least, to look at
     assert think[full:].min() > 0.8 * CUE, think[full:].round(3)
@@ -104,11 +104,11 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     assert queued <= opts.ahead + 0.01
     assert voices <= scape._compile().max_voices
     # Work bounded by wake-ups: at most one rewind per burst (plus the last word), and the
-    # audio rendered is the rewinds' re-renders plus the ~2.4 s that played.
+    # audio rendered is the rewinds' re-renders plus the ~2.9 s that played.
     rewinds = m["rewinds"] - m0["rewinds"]
     assert rewinds <= 101 + 2
     rendered = (d.metrics.samples - sent0) / RATE
-    assert rendered <= rewinds * (opts.ahead + opts.frame) + storm_seconds + 2.0 + 2 * opts.frame
+    assert rendered <= rewinds * (opts.ahead + opts.frame) + storm_seconds + 2.5 + 2 * opts.frame
     # Memory: 10 000 events leave no heap behind them.
     assert rss_growth < 16
     assert [t for t in asyncio.all_tasks() - before if not t.done()] == []

@@ -86,8 +86,11 @@ async def test_frame_sink_gets_paced_frames_of_the_scene(tmp_path):
     delivered = list(got)
     await scape.aclose()
     y = np.concatenate([np.frombuffer(f.data, np.int16) for f in delivered]) / 32768
-    # Real-time pacing: ~0.6 s played plus the queue ahead, not a flood.
-    o = LiveOptions()
+    # Real-time pacing: ~0.6 s played plus the queue ahead, not a flood; and since a frame
+    # sink cannot be rewound, the default there is telephony-sized frames (20 ms).
+    o = LiveOptions.preset("low-latency")
+    assert scape.options == o
+    assert {f.samples_per_channel for f in delivered} == {int(o.frame * RATE)}
     assert 0.6 <= y.size / RATE < 0.6 + o.ahead + o.frame + 0.1
     assert tone_level(y[RATE // 10 : RATE // 10 + 4 * W], BED) == pytest.approx(0.15, rel=0.05)
 

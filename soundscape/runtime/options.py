@@ -22,8 +22,8 @@ class LiveOptions:
     crossfade at a rewind splice, so the bed continues without a click.
     """
 
-    frame: float = 0.2
-    ahead: float = 0.45
+    frame: float = 0.4
+    ahead: float = 0.85
     rewind: bool = True
     splice: float = 0.005
 
@@ -39,9 +39,9 @@ class LiveOptions:
 
     @classmethod
     def preset(cls, name: Preset) -> LiveOptions:
-        """``low-cpu`` (the default: 200 ms frames), ``balanced`` (100 ms frames: a shorter
+        """``low-cpu`` (the default: 400 ms frames), ``balanced`` (100 ms frames: a shorter
         queue, so a cheaper rewind and, for sinks that cannot rewind, a quicker reaction) or
-        ``low-latency`` (20 ms frames: quick even without rewind, 3-4× the CPU)."""
+        ``low-latency`` (20 ms frames: quick even without rewind, several times the CPU)."""
         table = {
             "low-cpu": cls(),
             "balanced": cls(frame=0.1, ahead=0.25),

@@ -69,8 +69,9 @@ class Soundscape:
     """Plays a scene on a published track, following an AgentSession.
 
     ``latency`` trades CPU for reaction time: a `LiveOptions`, a preset name
-    (``"low-cpu"``, the default; ``"balanced"``; ``"low-latency"``) or a mapping such as
-    ``{"frame": "200ms", "ahead": "450ms"}``. See docs/runtime.md.
+    (``"low-cpu"``, the default; ``"balanced"``; ``"low-latency"``, the default for a
+    ``frame_sink``) or a mapping such as ``{"frame": "400ms", "ahead": "850ms"}``. See
+    docs/runtime.md.
     """
 
     def __init__(
@@ -104,6 +105,7 @@ class Soundscape:
         self.channels = channels
         self.seed = seed
         self.options = LiveOptions.coerce(latency)
+        self._latency_given = latency is not None
         self.track_name = track_name
         self.publish_options = publish_options
         self._loader = loader
@@ -278,6 +280,10 @@ class Soundscape:
             )
         elif frame_sink is not None:
             sink = FrameSink(frame_sink, rate=self.rate, channels=self.channels)
+            if not self._latency_given:
+                # What a frame sink was given cannot be taken back, so events wait behind it:
+                # the default becomes 20 ms frames (a telephony packet), not 400 ms.
+                self.options = LiveOptions.preset("low-latency")
         elif audio_source is not None:
             if (audio_source.sample_rate, audio_source.num_channels) != (
                 self.rate,
