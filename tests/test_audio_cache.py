@@ -17,6 +17,7 @@ import pytest
 
 import soundscape.audio.cache as cache_mod
 import soundscape.audio.clips as clips_mod
+import soundscape.audio.identity as identity
 from soundscape.audio import Limits, cache_root, clear_memory_cache, load_clip
 from soundscape.errors import AssetError
 
@@ -152,7 +153,7 @@ def test_each_target_format_has_its_own_entry(
     # A new decoder version is a new format too: nothing old is trusted.
     clear_memory_cache()
     counter = Counter(monkeypatch)
-    monkeypatch.setattr(cache_mod, "DECODER_VERSION", cache_mod.DECODER_VERSION + 1)
+    monkeypatch.setattr(identity, "DECODER_VERSION", identity.DECODER_VERSION + 1)
     load_clip(src, RATE, 1)
     assert counter.calls == 1
 

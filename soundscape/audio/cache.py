@@ -20,7 +20,6 @@ Never edit entries in place: a process may have them mapped. Deleting the direct
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import json
 import logging
 import os
@@ -28,80 +27,22 @@ import tempfile
 import time
 import zlib
 from collections.abc import Iterator
-from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .decode import DECODER_VERSION
+from .identity import ENV, SourceId, cache_root, decoder_tag, digest
+
+__all__ = ["ENV", "DiskCache", "SourceId", "cache_root", "decoder_tag", "warn_once"]
 
 log = logging.getLogger("soundscape")
 
-ENV = "SOUNDSCAPE_CACHE_DIR"
-_OFF = {"off", "none", "no", "false", "0"}
 _SUBDIR = "clips-v1"
-_EDGE = 65536  # bytes hashed at each end of a source file
 LOCK_TIMEOUT_S = 60.0  # longest wait for another process decoding the same clip
 _ORPHAN_TMP_AGE_S = 3600.0  # a temporary file this old belongs to a writer that died
 _warned: set[str] = set()
-
-
-def cache_root() -> Path | None:
-    """The cache directory from the environment, or ``None`` when caching is off.
-
-    ``$SOUNDSCAPE_CACHE_DIR`` wins (``off`` disables); otherwise ``$XDG_CACHE_HOME/soundscape``
-    or ``~/.cache/soundscape``.
-    """
-    env = os.environ.get(ENV)
-    if env is not None and env.strip():
-        if env.strip().lower() in _OFF:
-            return None
-        return Path(env).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    if xdg and Path(xdg).is_absolute():
-        return Path(xdg) / "soundscape"
-    try:
-        return Path.home() / ".cache" / "soundscape"
-    except (RuntimeError, KeyError):  # no $HOME and no passwd entry (some containers)
-        return None
-
-
-@dataclass(frozen=True)
-class SourceId:
-    """What makes a source file the same file: its place, size, mtime and both ends' bytes."""
-
-    path: str
-    size: int
-    mtime_ns: int
-    edges: str
-
-    @classmethod
-    def of(cls, path: Path) -> SourceId:
-        """Identify ``path``; raises `OSError` if it cannot be read."""
-        resolved = path.resolve()
-        with resolved.open("rb") as f:
-            st = os.fstat(f.fileno())
-            h = hashlib.blake2b(digest_size=16)
-            h.update(f.read(_EDGE))
-            if st.st_size > _EDGE:
-                f.seek(max(_EDGE, st.st_size - _EDGE))
-                h.update(f.read(_EDGE))
-        return cls(str(resolved), st.st_size, st.st_mtime_ns, h.hexdigest())
-
-
-def decoder_tag() -> str:
-    """Decoder identity for the key: our version and PyAV's (which bundles FFmpeg)."""
-    try:
-        av_version = metadata.version("av")
-    except metadata.PackageNotFoundError:
-        av_version = "unknown"
-    return f"soundscape-decoder-{DECODER_VERSION}/av-{av_version}"
-
-
-def _digest(*parts: object) -> str:
-    return hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+_digest = digest
 
 
 class DiskCache:

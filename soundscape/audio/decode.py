@@ -17,14 +17,12 @@ import numpy as np
 
 from ..errors import AssetError
 from . import mix
+from .identity import DECODER_VERSION as DECODER_VERSION  # the cache key's part
 
 if TYPE_CHECKING:
     from .clips import Clip as Clip
 
 log = logging.getLogger("soundscape")
-
-# Bump when the samples decode_file returns for the same input change (cache key).
-DECODER_VERSION = 2
 
 # Only these FFmpeg demuxers may open a clip. Probing goes by content, so without this a file
 # named .mp3 holding an HLS playlist or a concat script could make FFmpeg open other files.

@@ -3,11 +3,13 @@
 Decoding is the slow part of linting, so each file is decoded once per process
 (`soundscape.audio.load_clip` keeps the samples) and the few numbers the rules
 need are cached per (file, mtime, size, trim): linting a hundred scenes that
-share a handful of clips decodes each clip once.
+share a handful of clips decodes each clip once. They are also kept on disk
+(`soundscape.lint.facts`), so the next run needs neither numpy nor the samples.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from ...scene import sources as scene_sources
 from ...scene import walk
 from ...scene.model import Trim, Variant, _Plays
 from ...scene.yamlio import PathKey
+from .. import facts
 from ..rule import Context
 
 RATE = 48_000
@@ -126,10 +129,22 @@ def analyze(ref: SourceRef) -> Analysis:
     with _lock:
         hit = _cache.get(key)
     if hit is None:
+        hit = _stored(file, (trim_start, trim_end))
+    if hit is None:
         hit = _measure(file, trim_start, trim_end)
-        with _lock:
-            _cache[key] = hit
+        facts.store(file, "assets", (trim_start, trim_end), dataclasses.asdict(hit))
+    with _lock:
+        _cache[key] = hit
     return hit
+
+
+def _stored(file: Path, trim: tuple[float, float | None]) -> Analysis | None:
+    """The analysis a previous run stored, if it is for this very file (see `lint.facts`)."""
+    value = facts.load(file, "assets", trim)
+    try:
+        return Analysis(**value) if isinstance(value, dict) else None
+    except TypeError:  # a record of another shape: measure again
+        return None
 
 
 def _measure(file: Path, trim_start: float, trim_end: float | None) -> Analysis:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 from ...errors import AssetError
 from ...scene.units import gain_to_db
+from .. import facts
 from ..rule import Context, Finding
 from . import _assets
 
@@ -67,7 +68,12 @@ def _share(ref: _assets.SourceRef) -> float | None:
     with _lock:
         if key in _cache:
             return _cache[key]
-    value = _measure(ref, trim_start, trim_end)
+    stored = facts.load(ref.file, "phone-band", (trim_start, trim_end))
+    if isinstance(stored, dict) and "share" in stored:
+        value = stored["share"]
+    else:
+        value = _measure(ref, trim_start, trim_end)
+        facts.store(ref.file, "phone-band", (trim_start, trim_end), {"share": value})
     with _lock:
         _cache[key] = value
     return value
