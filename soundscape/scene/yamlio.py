@@ -127,7 +127,7 @@ def parse(text: str, file: str) -> Document:
     deep = _flow_depth_error(text, file)
     if deep is not None:
         raise deep
-    yaml = YAML(typ="rt", pure=True)
+    yaml = YAML(typ="safe", pure=True)
     yaml.version = (1, 2)
     try:
         node = yaml.compose(text)
