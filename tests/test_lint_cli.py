@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -323,3 +324,24 @@ def test_hidden_folders_are_skipped_and_files_linted_once(write_scene, tmp_path,
     code, out, _ = run(capsys, tmp_path, scene, "--no-assets", "--format", "json")
     assert code == 0
     assert json.loads(out)["files"] == [str(scene)]
+
+
+def test_many_files_are_linted_in_workers_with_the_same_report(tmp_path: Path):
+    # 40 scenes (one broken) in nested folders: the parallel run must say exactly what one
+    # process says, in the same order, with the same exit code.
+    root = Path(__file__).resolve().parents[1]
+    for i in range(8):
+        shutil.copytree(root / "scenes", tmp_path / f"copy{i}")
+    (tmp_path / "copy3" / "broken.yaml").write_text(ERROR_SCENE)
+
+    def lint(*extra: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "soundscape.cli.main", "lint", *extra, str(tmp_path)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+
+    one, many = lint("-j", "1"), lint("-j", "2")
+    assert many.stdout == one.stdout and many.returncode == one.returncode == 1
+    assert "broken.yaml:4:17: error" in many.stdout and "49 files checked" in many.stdout

@@ -59,6 +59,14 @@ def add_parser(p: argparse.ArgumentParser) -> None:
         "--list-builtins", action="store_true", help="print the built-in clip names and exit"
     )
     p.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        default=None,
+        metavar="N",
+        help="worker processes for many files (default: the CPU cores, at most 4; 1: none)",
+    )
+    p.add_argument(
         "--color",
         choices=("auto", "always", "never"),
         default="auto",
@@ -96,12 +104,12 @@ def run(args: argparse.Namespace) -> int:
         return _usage(f"no *.yaml or *.yml scene files in {where}")
 
     from ..lint import formats
-    from ..lint.runner import lint_file
+    from ..lint.runner import lint_files
     from ..scene.policy import TRUSTED, Policy
 
     policy = Policy.untrusted(args.asset_root) if args.untrusted else TRUSTED
     options = LintOptions(assets=not args.no_assets, disabled=disabled, policy=policy)
-    diags = [d for f in files for d in lint_file(f, options)]
+    diags = lint_files(files, options, jobs=args.jobs)  # None: as many as the cores
     report = formats.Report([str(f) for f in files], diags)
     out.write(formats.render(report, args.format, color=_color(args.color, out)))
     failing = {"error", "warning"} if args.strict else {"error"}

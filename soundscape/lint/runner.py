@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +41,63 @@ def semantic_errors(scene: Scene, merged: Merged, policy: Policy | None = None) 
         if rule.phase == "model" and rule.severity == "error" and rule.check is not None:
             out.extend(rule.run(ctx))
     return _suppress(out, merged.texts)
+
+
+PARALLEL_FROM = 16
+"""Below this many files one process is quicker than starting workers."""
+
+_work: tuple[list[Path], LintOptions] | None = None  # what forked workers lint (inherited)
+
+
+def lint_files(
+    paths: Sequence[Path], options: LintOptions | None = None, *, jobs: int | None = 1
+) -> list[Diagnostic]:
+    """`lint_file` over many files, in order; on several cores, in forked worker processes.
+
+    Parsing YAML in pure Python is most of the time, so 100 scenes take ~1.5 s on one core;
+    ``jobs`` (``None``: the cores, at most 4; the CLI's default) splits them once there are
+    `PARALLEL_FROM` or more. Workers are forked, so they start with everything imported
+    (which is also why the default here is 1: forking a process that runs other threads,
+    such as an agent's, is not safe); where fork is not available, or a worker fails, the
+    files are linted here instead.
+    """
+    options = options or LintOptions()
+    files = list(paths)
+    if jobs is None:
+        jobs = min(os.cpu_count() or 1, 4)
+    jobs = min(jobs, len(files) // (PARALLEL_FROM // 2) or 1)
+    if jobs > 1 and len(files) >= PARALLEL_FROM:
+        parts = _in_workers(files, options, jobs)
+        if parts is not None:
+            return [d for part in parts for d in part]
+    return [d for f in files for d in lint_file(f, options)]
+
+
+def _in_workers(
+    files: list[Path], options: LintOptions, jobs: int
+) -> list[list[Diagnostic]] | None:
+    global _work
+    import multiprocessing as mp  # here: a one-file lint must not pay for importing it
+    from concurrent.futures import ProcessPoolExecutor
+
+    if "fork" not in mp.get_all_start_methods():
+        return None
+    _work = (files, options)
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=mp.get_context("fork")) as pool:
+            chunk = max(1, len(files) // (jobs * 4))
+            return list(pool.map(_lint_index, range(len(files)), chunksize=chunk))
+    except Exception as e:  # a broken pool must not cost the user their lint
+        log.debug("lint: workers failed (%s); linting in this process", e)
+        return None
+    finally:
+        _work = None
+
+
+def _lint_index(i: int) -> list[Diagnostic]:
+    assert _work is not None
+    files, options = _work
+    return lint_file(files[i], options)
 
 
 def lint_file(path: Path, options: LintOptions | None = None) -> list[Diagnostic]:
