@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from ._lazy import lazy_attributes
 from .errors import AssetError, Diagnostic, SceneError, SoundscapeError
 
 __version__ = "0.1.0"
@@ -31,20 +32,15 @@ __all__ = [
 ]
 
 # Imported on first use: `soundscape --help` must not import livekit-agents.
-_LAZY = {
-    "Soundscape": "runtime",
-    "LiveOptions": "runtime",
-    "PlayHandle": "runtime",
-    "from_background_audio": "compat",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'soundscape' has no attribute {name!r}")
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "Soundscape": ".runtime",
+        "LiveOptions": ".runtime",
+        "PlayHandle": ".runtime",
+        "from_background_audio": ".compat",
+    },
+)
 
 
 def load(path: Any, **options: Any) -> Soundscape:

@@ -6,8 +6,9 @@ be imported on its own by code that starts quickly, such as `soundscape lint`.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .._lazy import lazy_attributes
 
 if TYPE_CHECKING:
     from .clips import Clip, clear_memory_cache, load_clip
@@ -16,19 +17,14 @@ if TYPE_CHECKING:
 
 __all__ = ["Clip", "Limits", "cache_root", "clear_memory_cache", "decode_file", "load_clip"]
 
-_WHERE = {
-    "Clip": ".clips",
-    "clear_memory_cache": ".clips",
-    "load_clip": ".clips",
-    "Limits": ".decode",
-    "decode_file": ".decode",
-    "cache_root": ".identity",
-}
-
-
-def __getattr__(name: str) -> Any:
-    if name in _WHERE:
-        value = getattr(import_module(_WHERE[name], __name__), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+__getattr__ = lazy_attributes(
+    __name__,
+    {
+        "Clip": ".clips",
+        "clear_memory_cache": ".clips",
+        "load_clip": ".clips",
+        "Limits": ".decode",
+        "decode_file": ".decode",
+        "cache_root": ".identity",
+    },
+)
