@@ -82,11 +82,14 @@ class Meter:
     def snapshot(self) -> dict[str, Any]:
         """Totals so far; a source dry right now (no push came) counts as an underrun in
         progress, so a player that stopped pushing altogether is not reported as fine."""
-        dry = self.dry_for(time.monotonic())
+        now = time.monotonic()
+        dry = self.dry_for(now)
         ongoing = dry > TOLERANCE
         return {
             "pushes": self.pushes,
-            "delivered": self.delivered,
+            # Played so far, not pushed: with 400 ms frames a window of a few seconds would
+            # otherwise be off by up to a frame (±8 % of 5 s) depending on when pushes fell.
+            "delivered": self.delivered - int(self._left(now)),
             "clears": self.clears,
             "underruns": self.underruns + (1 if ongoing else 0),
             "underrun_seconds": self.underrun_seconds + (dry if ongoing else 0.0),

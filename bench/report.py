@@ -425,8 +425,8 @@ subscribes to.
 - **Real time.** `capture_frame`/`clear_queue` of every source are wrapped (calls pass
   through unchanged) to count samples; a model of the native queue drains at 48 kHz, and a
   push that finds it empty for > 20 ms counts an underrun. *Delivered* = samples that
-  reached the track in the window (a `clear_queue` removes what the model still held) ÷
-  window × 48000. A session *kept real time* if it delivered ≥ 99 % with no underrun.
+  the model says were played in the window (pushed, minus what a `clear_queue` removed,
+  minus what was still queued at each end of the window) ÷ window × 48000. A session *kept real time* if it delivered ≥ 99 % with no underrun.
 - **Threads.** `threading.active_count()` and the number of entries in /proc/self/task
   (OS threads, the SDK's native runtime included), the maximum sampled once a second.
 - **Latency.** See the module docstring of bench/latency.py: a 1 kHz tone cue instead of
