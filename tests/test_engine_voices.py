@@ -215,3 +215,25 @@ def test_a_starving_stream_fades_out_and_back_in_without_clicks() -> None:
     assert np.all(out[10000:12000] == 0.0)
     assert tone_level(b[480:], 300) == pytest.approx(0.5, abs=0.01)  # nothing skipped or lost
     assert clicks(out, material_step=step_bound([(0.5, 300)])) == []
+
+
+def test_a_stream_rendered_ahead_of_its_frames_plays_them_after_a_restore() -> None:
+    # The live driver renders ahead of a real-time stream; when the missing frames arrive it
+    # restores the snapshot and renders again, and then they must be there, in order.
+    eng = _engine()
+    src = StreamSource(1)
+    eng.play(src)
+    tone = sine(500, 0.5, 0.4)
+    src.push(tone[:4800])
+    snap = eng.snapshot()
+    eng.render(R)  # 100 ms of stream, then 900 ms read as missing
+    assert not src.fillable  # nothing new to play yet
+    src.push(tone[4800:])
+    src.end()
+    assert src.fillable
+    eng.restore(snap)
+    src.refilled()
+    out = eng.render(R)[:, 0]
+    assert not src.fillable
+    assert tone_level(out[480 : tone.shape[0] - 480], 500) == pytest.approx(0.4, abs=0.01)
+    np.testing.assert_allclose(out[4000:20000], tone[4000:20000, 0], atol=1e-4)

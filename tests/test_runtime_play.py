@@ -9,10 +9,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audio_checks import onset, sine, tone_level, tone_track
+from audio_checks import clicks, onset, sine, step_bound, tone_level, tone_track
 from livekit import rtc
 from support.tap import AudioTap, close_all
-from support.tone_scene import BED, CHIME, OTHER, write_tone_scene
+from support.tone_scene import AMP, BED, BED_GAIN, CHIME, OTHER, write_tone_scene
 
 from soundscape.runtime import Soundscape, make_audio_source
 
@@ -70,6 +70,51 @@ async def test_async_iterator_at_16k_stereo_arrives_whole(tmp_path):
     assert 28 <= last - first + 1 <= 31
     assert gaps == []
     assert tone_level(y[(first + 2) * W : (last - 1) * W], 1000.0) == pytest.approx(0.4, rel=0.05)
+
+
+async def frames_paced(
+    seconds: float, freq: float, started: list[float]
+) -> AsyncIterator[rtc.AudioFrame]:
+    """24 kHz mono in 20 ms frames, each yielded when it is due, like a TTS stream."""
+    rate, n = 24000, 480
+    loop = asyncio.get_running_loop()
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (0.4 * np.sin(2 * np.pi * freq * t) * 32767).astype(np.int16)
+    t0 = loop.time()
+    for k, i in enumerate(range(0, pcm.size, n)):
+        await asyncio.sleep(max(0.0, t0 + k * n / rate - loop.time()))
+        if k == 0:
+            started.append(time.monotonic())
+        block = pcm[i : i + n]
+        yield rtc.AudioFrame(block.tobytes(), rate, 1, block.size)
+
+
+async def test_a_real_time_iterator_is_heard_soon_and_without_gaps(tmp_path):
+    # A stream that arrives in real time cannot be rendered far ahead; it must still start
+    # within a fraction of a second of its first frame (BackgroundAudioPlayer: ~0.5 s) and
+    # play without holes while the driver keeps its large frames queued.
+    scape, tap = await start(tmp_path)
+    await asyncio.sleep(0.3)
+    started: list[float] = []
+    handle = scape.play(frames_paced(1.5, 1000.0, started))
+    await asyncio.wait_for(handle, timeout=6)
+    rewinds = scape.metrics["rewinds"]
+    await scape.aclose()
+    y = tap.heard()[:, 0]
+    first, last, gaps = tone_span(y, 1000.0, 0.3)
+    assert first >= 0, "the stream was never heard"
+    late = (first * W - tap.index(started[0])) / RATE
+    assert late < 0.35, f"heard {late * 1000:.0f} ms after its first frame"
+    # 1.5 s = 75 windows of 20 ms; a window half-covered at each end may read below level.
+    assert 73 <= last - first + 1 <= 76
+    assert gaps == [], f"holes in the stream at windows {gaps}"
+    level = tone_level(y[(first + 2) * W : (last - 1) * W], 1000.0)
+    assert level == pytest.approx(0.4, rel=0.05)
+    # Each late frame is spliced in by a rewind: none of those splices may be heard.
+    span = y[max(first - 2, 0) * W : (last + 3) * W]
+    assert clicks(span, material_step=step_bound([(0.4, 1000.0), (BED_GAIN * AMP, BED)])) == []
+    # ...and they are rate-limited: one rewind per half buffer (75 ms), not one per frame.
+    assert rewinds <= 1.5 / 0.075 + 4, f"{rewinds} rewinds for 75 frames"
 
 
 async def test_scene_sound_plays_once_and_await_returns_after_it_was_heard(tmp_path):

@@ -24,6 +24,7 @@ class StreamSource:
         self._ended = False
         self.starved_frames = 0
         self._max_read = 0
+        self._hole: int | None = None  # the first frame a read wanted before it was pushed
 
     def push(self, frames: np.ndarray) -> None:
         """Append float32 frames of shape (n, channels) (mono 1-D accepted)."""
@@ -59,6 +60,15 @@ class StreamSource:
         """Frames pushed so far."""
         return self._pushed
 
+    @property
+    def fillable(self) -> bool:
+        """Frames arrived that a read found missing: rendering that part again would play them."""
+        return self._hole is not None and self._pushed > self._hole
+
+    def refilled(self) -> None:
+        """The part read as missing is about to be rendered again (forget the hole)."""
+        self._hole = None
+
     def read(self, index: int, n: int, *, want: int | None = None) -> np.ndarray:
         """Frames ``index .. index+n-1`` padded with silence to ``want`` frames.
 
@@ -79,6 +89,8 @@ class StreamSource:
         have = max(0, min(self._pushed, end) - index)
         if have < want and not self._ended:
             self.starved_frames += want - have
+            hole = index + have
+            self._hole = hole if self._hole is None else min(self._hole, hole)
         self._max_read = max(self._max_read, end)
         self._trim()
         return out

@@ -122,6 +122,11 @@ class LiveDriver:
         loop = self._loop or asyncio.get_event_loop()
         return self.clock.queued(loop.time()) / self.rate
 
+    @property
+    def can_rewind(self) -> bool:
+        """Whether an event re-renders the queued audio (else it waits behind the queue)."""
+        return self.opts.rewind and self.sink.can_clear
+
     def submit(self, apply: Apply, *, split: bool = False) -> None:
         """Apply ``apply`` at the sample playing now (after a rewind), as soon as the task runs."""
         self._commands.append(_Command(apply, self.now_playing(), split))
@@ -285,11 +290,7 @@ class LiveDriver:
         first = min(c.at for c in cmds)
         blocks = self._blocks
         can_rewind = (
-            self.opts.rewind
-            and self.sink.can_clear
-            and blocks
-            and first < self.clock.pushed
-            and self.clock.queued(now) > 0
+            self.can_rewind and blocks and first < self.clock.pushed and self.clock.queued(now) > 0
         )
         if not can_rewind:
             # Applied at the render head: heard after what is already queued.

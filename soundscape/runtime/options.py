@@ -19,13 +19,18 @@ class LiveOptions:
     two frames; more survives longer event-loop stalls). ``rewind``: when an event arrives,
     re-render the queued audio from the sample now playing instead of letting the event wait
     behind the queue, so reaction time no longer depends on ``frame``/``ahead``. ``splice``:
-    crossfade at a rewind splice, so the bed continues without a click.
+    crossfade at a rewind splice, so the bed continues without a click. ``stream_buffer``:
+    how much of an async iterator given to `play()` is buffered before it starts; with
+    rewind, frames that arrive later are spliced into the queued audio as they come (a
+    re-render every half buffer while they arrive), so a stream produced in real time starts
+    this much after its first frame instead of waiting behind the queue.
     """
 
     frame: float = 0.4
     ahead: float = 0.85
     rewind: bool = True
     splice: float = 0.005
+    stream_buffer: float = 0.15
 
     def __post_init__(self) -> None:
         if self.frame < 0.01:
@@ -36,6 +41,10 @@ class LiveOptions:
             )
         if not 0 <= self.splice <= self.frame:
             raise ValueError("splice must be between 0 and one frame")
+        if self.stream_buffer < 0.04:
+            raise ValueError(
+                f"stream_buffer must be at least 40 ms, got {self.stream_buffer * 1000:g} ms"
+            )
 
     @classmethod
     def preset(cls, name: Preset) -> LiveOptions:
@@ -61,7 +70,7 @@ class LiveOptions:
         if isinstance(value, str):
             return cls.preset(value)  # type: ignore[arg-type]
         kw: dict[str, Any] = {
-            k: (parse_duration(v) if k in ("frame", "ahead", "splice") else v)
+            k: (parse_duration(v) if k in ("frame", "ahead", "splice", "stream_buffer") else v)
             for k, v in value.items()
         }
         return cls(**kw)

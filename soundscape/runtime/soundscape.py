@@ -35,7 +35,7 @@ from .sink import (
     calibrate_grid,
     make_audio_source,
 )
-from .streams import feed
+from .streams import Refresher, feed
 from .tools import trigger_tools
 
 log = logging.getLogger("soundscape")
@@ -641,17 +641,45 @@ class Soundscape:
         src = StreamSource(self.channels)
         d = self._driver
         assert d is not None
-        # Start the voice once a render-ahead's worth is buffered, so it is not starved.
-        prefetch = d.ahead + d.frame
+        if d.can_rewind:
+            # Start after a short buffer; frames that arrive once the queue was rendered
+            # without them are spliced in by a rewind (the voice waits for them at the hole).
+            buffer = d.opts.stream_buffer
+            refresher = Refresher(src, lambda: self._refill(handle, src), buffer / 2)
+            on_more: Callable[[], None] | None = refresher.poke
+        else:
+            # Nothing queued can be redone: the voice starts at the render head and must find
+            # a render-ahead's worth there, so it is not starved.
+            buffer = (d.ahead + d.frame) / self.rate
+            refresher, on_more = None, None
 
         def ready() -> None:
             self._submit_play(handle, src, gain=gain, fade_in=fade_in, fade_out=fade_out)
 
-        t = asyncio.ensure_future(
-            feed(frames, src, rate=self.rate, prefetch=prefetch, on_ready=ready)
-        )
+        async def run() -> None:
+            try:
+                await feed(
+                    frames,
+                    src,
+                    rate=self.rate,
+                    prefetch=max(int(buffer * self.rate), 1),
+                    on_ready=ready,
+                    on_more=on_more,
+                )
+            except asyncio.CancelledError:
+                if refresher is not None:
+                    refresher.cancel()
+                raise
+
+        t = asyncio.ensure_future(run())
         self._feeders.add(t)
         t.add_done_callback(self._feeders.discard)
+
+    def _refill(self, handle: PlayHandle, src: StreamSource) -> None:
+        d = self._driver
+        if d is None or handle.stopped or handle.done():
+            return
+        d.submit(lambda deck, at: src.refilled())
 
     # ------------------------------------------------------------------ switch()
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import numpy as np
 from livekit import rtc
@@ -30,10 +31,12 @@ async def feed(
     *,
     rate: int,
     prefetch: int,
-    on_ready: object = None,
+    on_ready: Callable[[], None] | None = None,
+    on_more: Callable[[], None] | None = None,
 ) -> None:
     """Push every frame of ``frames`` into ``src`` at ``rate``; call ``on_ready()`` once
-    ``prefetch`` samples are buffered (or the iterator ended), then keep pushing; `end()` at the end.
+    ``prefetch`` samples are buffered (or the iterator ended), then ``on_more()`` after each
+    later frame; `end()` at the end.
     """
     resamplers: dict[tuple[int, int], rtc.AudioResampler] = {}
     buffered = 0
@@ -43,7 +46,7 @@ async def feed(
         nonlocal ready
         if not ready:
             ready = True
-            if callable(on_ready):
+            if on_ready is not None:
                 on_ready()
 
     try:
@@ -62,7 +65,10 @@ async def feed(
                 a = frame_to_float(f, src.channels)
                 src.push(a)
                 buffered += a.shape[0]
-            if buffered >= prefetch:
+            if ready:
+                if on_more is not None:
+                    on_more()
+            elif buffered >= prefetch:
                 fire()
         for rs in resamplers.values():
             for f in rs.flush():
@@ -72,3 +78,36 @@ async def feed(
     finally:
         src.end()
         fire()
+
+
+class Refresher:
+    """Asks for a re-render when a live stream's frames arrive after the queued audio was
+    rendered without them (the voice waits at the hole; a re-render from the sample playing
+    plays them). At most one request per ``period`` seconds: each costs a rewind.
+    """
+
+    def __init__(self, src: StreamSource, request: Callable[[], None], period: float) -> None:
+        self.src = src
+        self.request = request
+        self.period = period
+        self._last = -float("inf")
+        self._timer: asyncio.TimerHandle | None = None
+
+    def poke(self) -> None:
+        """New frames were pushed: schedule a request unless one is pending."""
+        if self._timer is not None or not self.src.fillable:
+            return
+        loop = asyncio.get_running_loop()
+        wait = max(0.0, self._last + self.period - loop.time())
+        self._timer = loop.call_later(wait, self._fire, loop)
+
+    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._timer = None
+        if self.src.fillable:
+            self._last = loop.time()
+            self.request()
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
