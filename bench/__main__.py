@@ -1,15 +1,26 @@
-"""``python -m bench all|cpu|latency|memory|render|lint|cli|report [--quick]``."""
+"""``python -m bench all|cpu|latency|play|memory|render|lint|cli|report [--quick]``."""
 
 from __future__ import annotations
 
 import argparse
 import time
 
-from . import cli_start, common, cpu, latency, lint_speed, memory, render_speed, report
+from . import (
+    cli_start,
+    common,
+    cpu,
+    latency,
+    lint_speed,
+    memory,
+    play_latency,
+    render_speed,
+    report,
+)
 
 PARTS = {
     "cpu": cpu.run,
     "latency": latency.run,
+    "play": play_latency.run,
     "memory": memory.run,
     "render": render_speed.run,
     "lint": lint_speed.run,

@@ -266,6 +266,37 @@ def _latency_section() -> list[str]:
     )
 
 
+def _play_section() -> list[str]:
+    d = common.load_result("play_latency")
+    if not d:
+        return ["(not run)"]
+    rows = []
+    for r in d["results"]:
+        if "error" in r:
+            rows.append([_name(r), "", r["error"], "", ""])
+            continue
+        cells = [_name(r), f"{r['frame_ms']} / {r['ahead_ms']}"]
+        for k in ("file", "stream"):
+            s = r[k]
+            cells.append(
+                f"{s.get('min', '–')} / {s.get('median', '–')} / {s.get('p95', '–')} (n={s['n']})"
+            )
+        cells.append(f"{r['holes']} in {r['streams_with_holes']}")
+        cells.append(str(r["missed"]))
+        rows.append(cells)
+    return _md(
+        [
+            "system",
+            "frame / queue ms",
+            "`play(file)` → audible, min / median / p95 ms",
+            "`play(stream)` first frame → audible, min / median / p95 ms",
+            "holes (10 ms) in streams",
+            "missed",
+        ],
+        rows,
+    )
+
+
 def _memory_section() -> list[str]:
     d = common.load_result("memory")
     if not d:
@@ -439,6 +470,11 @@ subscribes to.
   time + its offset in the frame. Onset = the tone's level first passes 10 % of its plateau
   after the `thinking` event; stop = it first falls under 10 % after `speaking`. Latency =
   that time − the time the event was emitted.
+- **`play()` latency.** See the module docstring of bench/play_latency.py: office ambience,
+  and every 1.5 s per session (5 sessions × 12 rounds) the application plays a 0.5 s 1 kHz
+  tone, alternately as a WAV file and as an async iterator of 48 kHz frames each yielded when
+  due; onset = the tone passes 10 % of its plateau, measured from the `play()` call (file)
+  or from the stream's first frame; a hole = 10 ms inside a stream under half the plateau.
 - **Memory.** RSS/PSS from /proc/self/smaps_rollup after each step of added sessions has
   played for a second; for sharing, worker processes run at once and the parent reads
   their /proc/PID/smaps_rollup; the cache is a fresh directory filled before the workers
@@ -494,6 +530,11 @@ def render_doc() -> str:
         "## 2. Cue latency at the AudioSource output",
         "",
         *_latency_section(),
+        "",
+        "`play()` from the application, at the same output (bench/play_latency.py): a 0.5 s file,",
+        "and the same tone as a stream whose 20 ms frames come in real time:",
+        "",
+        *_play_section(),
         "",
         "## 3. Memory",
         "",

@@ -16,7 +16,17 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench import cli_start, common, cpu, latency, lint_speed, memory, render_speed, report
+from bench import (
+    cli_start,
+    common,
+    cpu,
+    latency,
+    lint_speed,
+    memory,
+    play_latency,
+    render_speed,
+    report,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -121,3 +131,30 @@ def test_cli_start_and_report(out_dir: Path, tmp_path: Path, monkeypatch) -> Non
     doc = report.write(tmp_path / "performance.md").read_text()
     assert "## Summary" in doc and "soundscape --help" in doc
     assert "CLI start" in report.table()
+
+
+def test_play_latency_analysis_finds_onsets_and_holes() -> None:
+    rate = play_latency.RATE
+    x = np.zeros(4 * rate, dtype=np.float32)
+    t = 50.0 + np.arange(x.shape[0]) / rate
+    n = int(play_latency.TONE_S * rate)
+    tone = 0.5 * np.sin(2 * np.pi * play_latency.TONE_HZ * np.arange(n) / rate)
+    x[rate : rate + n] = tone  # a file played at 50.9 s, heard at 51.0 s
+    s0 = int(2.2 * rate)
+    x[s0 : s0 + n] = tone  # a stream whose first frame came at 52.0 s
+    x[s0 + rate // 5 : s0 + rate // 5 + rate // 20] = 0  # ... and ran dry for 50 ms
+    got = play_latency.analyse(
+        play_latency.tone_level(x), t, [("file", 50.9), ("stream", 52.0)], 1.0
+    )
+    assert got["file"] == [pytest.approx(0.1, abs=0.001)]
+    assert got["stream"] == [pytest.approx(0.2, abs=0.001)]
+    assert got["holes"] == [pytest.approx(5, abs=1)]  # 50 ms = five 10 ms steps
+    assert got["missed"] == []
+
+
+@pytest.mark.parametrize("system", ["bap", "office"])
+async def test_play_latency_hears_each_play(system: str) -> None:
+    cfg = {"system": system, "latency": None, "sessions": 1, "rounds": 2, "period": 1.2}
+    r = await play_latency.measure(cfg)
+    assert r["file"]["n"] == 1 and r["stream"]["n"] == 1 and r["missed"] == 0
+    assert r["file"]["min"] > 0 and r["stream"]["min"] > 0  # heard after, never before

@@ -1,0 +1,188 @@
+"""`play()` latency at the AudioSource output: a file, and a stream produced in real time.
+
+Both systems run the office setting (office ambience at 0.3; soundscape: scenes/office.yaml)
+and, every ``period`` seconds per session, the application plays a 1 kHz tone (amplitude
+0.5, 0.5 s), alternately
+
+- as a **file**: ``play(path)`` of a WAV (both systems decode it on their own);
+- as a **stream**: ``play(async iterator)`` of 20 ms frames, each yielded when it is due on
+  the loop clock, like a TTS stream or a relayed participant. The frames are 48 kHz mono,
+  the track's own format: BackgroundAudioPlayer's mixer does not resample (a 24 kHz stream
+  plays there an octave up, in half the time), soundscape would.
+
+The output is read back as in bench/latency.py (an `rtc.AudioStream` on the source). Onset
+= the tone's level first passes 10 % of its plateau after the call (file) or after the
+stream's first frame was yielded (stream). *Holes* = 10 ms stretches inside a stream's
+0.5 s where the tone falls under half its plateau (a stream that runs dry).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from livekit import rtc
+
+from . import common
+from .latency import TONE_AMP, TONE_HZ, Tap, tone_level, write_tone
+from .standin import AgentSession, Room
+from .systems import RATE, SCENES, BapPlayer, Player, ScapePlayer
+
+TONE_S = 0.5
+
+
+async def paced_tone(started: list[float]) -> AsyncIterator[rtc.AudioFrame]:
+    """The tone as 20 ms frames at 48 kHz, each yielded when it is due."""
+    rate, n = RATE, RATE // 50
+    t = np.arange(int(TONE_S * rate)) / rate
+    pcm = (TONE_AMP * np.sin(2 * np.pi * TONE_HZ * t) * 32767).astype(np.int16)
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    for k, i in enumerate(range(0, pcm.size, n)):
+        await asyncio.sleep(max(0.0, t0 + k * n / rate - loop.time()))
+        if k == 0:
+            started.append(time.monotonic())
+        block = pcm[i : i + n]
+        yield rtc.AudioFrame(block.tobytes(), rate, 1, block.size)
+
+
+def analyse(
+    level: np.ndarray, t: np.ndarray, plays: list[tuple[str, float]], next_gap: float
+) -> dict[str, list[float]]:
+    """Onset latency per kind, and holes (10 ms steps under half the plateau) per stream."""
+    plateau = float(np.percentile(level, 99))
+    out: dict[str, list[float]] = {"file": [], "stream": [], "holes": [], "missed": []}
+    step = RATE // 100
+    for kind, t0 in plays:
+        i0, i1 = np.searchsorted(t, [t0, t0 + next_gap])
+        seg = level[i0:i1]
+        idx = np.flatnonzero(seg > 0.1 * plateau)
+        if idx.size == 0:
+            out["missed"].append(t0)
+            continue
+        out[kind].append(float(t[i0 + idx[0]] - t0))
+        if kind == "stream":
+            # From 20 ms after the onset to 20 ms before the tone's end: fades excluded.
+            body = seg[idx[0] + 2 * step : idx[0] + int((TONE_S - 0.02) * RATE)]
+            steps = body[: body.size // step * step].reshape(-1, step).min(axis=1)
+            out["holes"].append(float(np.count_nonzero(steps < 0.5 * plateau)))
+    return out
+
+
+async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
+    logs = common.LogCounter.install()
+    folder = Path(tempfile.mkdtemp(prefix="bench-play-"))
+    tone = folder / "tone.wav"
+    write_tone(tone, TONE_S)
+    k, rounds, period = int(cfg["sessions"]), int(cfg["rounds"]), float(cfg["period"])
+    players: list[Player]
+    if cfg["system"] == "bap":
+        players = [BapPlayer() for _ in range(k)]
+    else:
+        from soundscape.scene import load
+
+        scene = load(SCENES["office"])
+        players = [ScapePlayer(scene, seed=i, latency=cfg.get("latency")) for i in range(k)]
+    room = Room()
+    taps = []
+    for p in players:
+        taps.append(Tap(p.source))
+        await p.start(room, AgentSession())
+    plays: list[list[tuple[str, float]]] = [[] for _ in range(k)]
+    streams: list[list[float]] = [[] for _ in range(k)]
+    await asyncio.sleep(1.0)  # the bed first
+
+    def call(i: int, what: Any) -> None:
+        if isinstance(players[i], BapPlayer):
+            players[i].player.play(what)  # type: ignore[attr-defined]
+        else:
+            players[i].scape.play(what)  # type: ignore[attr-defined]
+
+    loop = asyncio.get_running_loop()
+    t0 = loop.time()
+    for r in range(rounds):
+        for i in range(k):
+            # Sessions staggered across the period; file and stream alternate.
+            await asyncio.sleep(max(0.0, t0 + (r + i / k) * period - loop.time()))
+            if r % 2 == 0:
+                plays[i].append(("file", time.monotonic()))
+                call(i, str(tone))
+            else:
+                call(i, paced_tone(streams[i]))
+    await asyncio.sleep(period + 1.0)
+    res: dict[str, list[float]] = {"file": [], "stream": [], "holes": [], "missed": []}
+    for tap, pl, st in zip(taps, plays, streams, strict=True):
+        x, t = tap.signal()
+        level = tone_level(x)
+        every = sorted(pl + [("stream", s) for s in st], key=lambda p: p[1])
+        for key, vals in analyse(level, t, every, period * 0.9).items():
+            res[key].extend(vals)
+    out: dict[str, Any] = {**cfg}
+    out["frame_ms"] = players[0].frame_ms
+    out["ahead_ms"] = getattr(players[0], "ahead_ms", 400)
+    for key in ("file", "stream"):
+        out[key] = {
+            a: round(b * 1000, 1) if a != "n" else b for a, b in common.stats(res[key]).items()
+        }
+    out["holes"] = int(sum(res["holes"]))
+    out["streams_with_holes"] = sum(1 for h in res["holes"] if h > 0)
+    out["missed"] = len(res["missed"])
+    out["log_warnings"] = dict(logs.counts)
+    out["loadavg_end"] = common.loadavg()
+    return out
+
+
+def worker(cfg: dict[str, Any]) -> None:
+    common.emit(asyncio.run(measure(cfg)))
+
+
+def plan(quick: bool) -> list[dict[str, Any]]:
+    from .cpu import other_preset
+
+    sessions, rounds = (2, 4) if quick else (5, 12)
+    systems: tuple[tuple[str, str | None], ...] = (("bap", None), ("office", None))
+    if not quick:
+        systems += (("office", other_preset()),)
+    return [
+        {"system": s, "latency": lat, "sessions": sessions, "rounds": rounds, "period": 1.5}
+        for s, lat in systems
+    ]
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    results = []
+    for cfg in plan(quick):
+        r = common.run_worker("bench.play_latency", cfg, 60 + cfg["rounds"] * cfg["period"] * 2)
+        results.append(r)
+        print(line(r), flush=True)
+    data = {"machine": common.machine(), "quick": quick, "results": results}
+    common.save("play_latency", data)
+    return data
+
+
+def line(r: dict[str, Any]) -> str:
+    name = r["system"] + (f"/{r['latency']}" if r.get("latency") else "")
+    if "error" in r:
+        return f"play     {name:<16} ERROR {r['error']}"
+    parts = [
+        f"{k} min/med/p95 {r[k].get('min', '-')}/{r[k].get('median', '-')}/{r[k].get('p95', '-')} ms (n={r[k]['n']})"
+        for k in ("file", "stream")
+    ]
+    return (
+        f"play     {name:<16} "
+        + "; ".join(parts)
+        + f"; holes {r['holes']} in {r['streams_with_holes']} streams; missed {r['missed']}"
+    )
+
+
+def main() -> None:
+    common.main(__doc__, worker, run)
+
+
+if __name__ == "__main__":
+    main()
