@@ -28,6 +28,7 @@ EXPECTED = {
     "gain_too_loud.yaml": ("SC103", 3, 49, "above the +6 dB maximum"),
     "instant_cycle.yaml": ("SC303", 3, 26, "a → b → a"),
     "latin1.yaml": ("SC001", 2, 10, "invalid UTF-8 byte 0xe9"),
+    "line_separator.yaml": ("SC001", 2, 32, "U+2028 (line separator) ends the line"),
     "negative_duration.yaml": ("SC103", 3, 52, "cannot be negative"),
     "nul_byte.yaml": ("SC001", 2, 8, "NUL byte"),
     "only_comment.yaml": ("SC104", 1, 1, "missing required key 'version'"),

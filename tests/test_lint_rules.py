@@ -625,6 +625,18 @@ def test_comment_silences_a_rule_on_its_line_or_the_line_above(write_scene: Writ
     assert at(lint(path, assets=False), "SC503") == [(6, 3), (7, 3)]
 
 
+def test_suppression_counts_lines_as_yaml_does(write_scene: WriteScene):
+    # A NEL or LS inside a comment is not a line break for YAML positions: Python's
+    # splitlines() would see one line more and miss the comment below it.
+    path = write_scene(
+        "version: 1\nname: x  # pasted\u2028\nsounds:\n"
+        "  a: builtin:hold-music  # soundscape: disable=SC503\n"
+        "  b: builtin:hold-music\n"
+        "layers: {bed: builtin:office-ambience}\n"
+    )
+    assert at(lint(path, assets=False), "SC503") == [(5, 3)]
+
+
 def test_disabled_rules_do_not_run(write_scene: WriteScene):
     path = write_scene("version: 1\nsounds: {a: builtin:hold-music}\nlayers: {b: a.wav}\n")
     assert at(lint(path, assets=False), "SC503") == [(2, 10)]

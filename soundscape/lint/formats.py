@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Diagnostic
+from ..scene.yamlio import source_lines
 from .rule import Rule
 from .rules import ALL_RULES
 
@@ -43,7 +44,7 @@ class Report:
                 self.texts[file] = Path(file).read_text("utf-8-sig", errors="replace")
             except OSError:
                 self.texts[file] = ""
-        lines = self.texts[file].splitlines()
+        lines = source_lines(self.texts[file])
         return lines[line - 1] if 0 < line <= len(lines) else None
 
 

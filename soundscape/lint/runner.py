@@ -14,6 +14,7 @@ from ..errors import Diagnostic, Pos, SceneError
 from ..scene.loader import Merged, resolve, validate
 from ..scene.model import Scene
 from ..scene.policy import TRUSTED, Policy
+from ..scene.yamlio import source_lines
 from .rule import Context, Rule
 from .rules import ALL_RULES, BY_CODE, BY_NAME
 
@@ -168,7 +169,7 @@ def _suppress(diags: Sequence[Diagnostic], texts: dict[str, str]) -> list[Diagno
     cache: dict[str, list[str]] = {}
     out = []
     for d in diags:
-        lines = cache.setdefault(d.pos.file, texts.get(d.pos.file, "").splitlines())
+        lines = cache.setdefault(d.pos.file, source_lines(texts.get(d.pos.file, "")))
         if not _silenced(d, lines):
             out.append(d)
     return out

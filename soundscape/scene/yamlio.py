@@ -28,6 +28,15 @@ MAX_DEPTH = 64
 
 PathKey = tuple[str | int, ...]
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # YAML 1.2's line breaks (not NEL, LS or PS)
+# ...which ruamel's scanner still ends a line at (YAML 1.1), while positions and editors don't.
+_OLD_BREAKS = {"\x85": "next line", "\u2028": "line separator", "\u2029": "paragraph separator"}
+_OLD_BREAK = re.compile("[\x85\u2028\u2029]")
+
+
+def source_lines(text: str) -> list[str]:
+    """The lines of a scene's text as diagnostics count them (``str.splitlines`` would also
+    split at NEL, LS, PS, form feeds…, and show the wrong line)."""
+    return _LINE_BREAK.split(text)
 
 
 @dataclass
@@ -133,6 +142,9 @@ def parse(text: str, file: str) -> Document:
         node = yaml.compose(text)
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
+        odd = _old_break_before(text, getattr(mark, "index", None), file)
+        if odd is not None:
+            raise SceneError([odd]) from None
         msg = (e.problem or e.context or "invalid YAML").strip()
         pos = Pos(file, mark.line + 1, mark.column + 1) if mark else Pos(file, 1, 1)
         hint = "check indentation and quoting near this position"
@@ -163,6 +175,32 @@ def parse(text: str, file: str) -> Document:
     builder = _Builder(doc)
     doc.data = builder.build(node, (), 0)
     return doc
+
+
+def _old_break_before(text: str, at: int | None, file: str) -> Diagnostic | None:
+    """A NEL/LS/PS on the line of a syntax error (or the line before) is almost surely its
+    cause: the parser broke the line there, so say that instead of "expected <block end>"."""
+    if not isinstance(at, int):
+        return None
+    start = max(text.rfind("\n", 0, at), text.rfind("\r", 0, at))
+    start = max(text.rfind("\n", 0, start), text.rfind("\r", 0, start)) if start > 0 else start
+    found = None
+    for m in _OLD_BREAK.finditer(text, start + 1, at + 1):
+        found = m
+    if found is None:
+        return None
+    i = found.start()
+    line = len(_LINE_BREAK.findall(text, 0, i)) + 1
+    col = i - max(text.rfind("\n", 0, i), text.rfind("\r", 0, i))
+    ch = found.group()
+    return Diagnostic(
+        Pos(file, line, col),
+        f"YAML syntax error: character {_codepoint(ch)} ({_OLD_BREAKS[ch]}) ends the line here "
+        "for YAML parsers, though editors show one line",
+        code="SC001",
+        hint="replace it with a space or a real line break (it often comes from text pasted "
+        "from a web page or a word processor)",
+    )
 
 
 def _codepoint(ch: object) -> str:
