@@ -157,6 +157,27 @@ def test_reload_crossfades_instead_of_clicking(scene_dir):
     assert np.abs(np.diff(out)).max() < 0.02  # a 220 Hz sine at -20 dBFS steps ≤ 0.0029
 
 
+def test_editing_an_included_file_reloads_the_preview(scene_dir):
+    (scene_dir / "extra.yaml").write_text("version: 1\ntriggers:\n  ring: a phone\n", "utf-8")
+    path = scene_dir / "tones.yaml"
+    path.write_text(SCENE + "include: extra.yaml\n", encoding="utf-8")
+    with PreviewServer(path, port=0) as server:
+        live = server.live
+        assert "trigger.ring" in {b["event"] for b in live.ui()["buttons"]}
+        version = live.version
+        time.sleep(0.05)  # a new mtime even on coarse-grained file systems
+        (scene_dir / "extra.yaml").write_text(
+            "version: 1\ntriggers:\n  ring: a phone\n  knock: a door\n", "utf-8"
+        )
+        deadline = time.monotonic() + WAIT
+        while live.version == version and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "trigger.knock" in {b["event"] for b in live.ui()["buttons"]}
+        # Reloaded once, not again for having found the same files to watch.
+        time.sleep(1.0)
+        assert live.version == version + 1
+
+
 def test_diagram_svg_has_every_state_and_move(scene_dir):
     (scene_dir / "tones.yaml").write_text(EDITED, encoding="utf-8")
     svg = diagram_svg(scene_graph(load(scene_dir / "tones.yaml")))

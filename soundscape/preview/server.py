@@ -8,7 +8,7 @@ headers); ``POST /event`` applies ``{"event": ..., "fields": {...}}``.
 
 Two threads drive it: the *pump* renders blocks as real time passes (a little ahead,
 so the browser never starves) and hands them to every listener; the *watcher* polls
-the file's modification time and reloads it.
+the modification time of the scene file and of what it extends or includes, and reloads.
 """
 
 from __future__ import annotations
@@ -106,23 +106,19 @@ class PreviewServer:
             self._stop.wait(BLOCK_SECONDS / 2)
 
     def _watch(self) -> None:
-        path = self.live.path
-
-        def stamp() -> tuple[int, int] | None:
-            try:
-                st = path.stat()
-            except OSError:
-                return None
-            return st.st_mtime_ns, st.st_size
+        def stamp() -> tuple[tuple[int, int] | None, ...]:
+            return tuple(_stamp(f) for f in self.live.files())
 
         loaded = last = stamp()
         while not self._stop.wait(WATCH_SECONDS):
             now = stamp()
             # Reload once a change has settled for one poll: an editor writing in place
             # would otherwise show the errors of a half-written file for a moment.
-            if now is not None and now == last and now != loaded:
-                loaded = now
+            if now == last and now != loaded and None not in now:
                 self.live.reload()
+                # Stamped again: the new version may extend or include other files.
+                now = stamp()
+                loaded = now
             last = now
 
     # ------------------------------------------------------------------ listeners
@@ -136,6 +132,14 @@ class PreviewServer:
     def unlisten(self, q: queue.Queue[bytes | None]) -> None:
         with self._lock:
             self._listeners.discard(q)
+
+
+def _stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None  # being replaced by an editor, or deleted: a change like any other
+    return st.st_mtime_ns, st.st_size
 
 
 def _handler_for(server: PreviewServer) -> type[BaseHTTPRequestHandler]:

@@ -118,6 +118,12 @@ class LiveScene:
         log.info("preview: loaded %s", self.path)
         return True
 
+    def files(self) -> list[Path]:
+        """What to watch: the scene file and what its loaded version extends or includes."""
+        with self._lock:
+            loaded = self.loaded
+        return loaded.scene.files if loaded is not None else [self.path]
+
     def _failed(self, diagnostics: list[str]) -> bool:
         with self._lock:
             self.diagnostics = diagnostics or [f"{self.path}: cannot load"]

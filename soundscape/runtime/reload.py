@@ -58,13 +58,6 @@ class ReloadResult:
         return self.ok
 
 
-def scene_files(scene: Scene) -> list[Path]:
-    """The scene's file and every file it extends or includes."""
-    merged = scene._positions
-    names: Sequence[str] = getattr(merged, "files", None) or [scene.file]
-    return [Path(n) for n in dict.fromkeys([scene.file, *names]) if not n.startswith("<")]
-
-
 def load_edit(
     path: str, policy: Policy, rate: int, channels: int, loader: Any
 ) -> tuple[Scene, Plan] | list[Diagnostic]:

@@ -25,7 +25,7 @@ from .driver import LiveDriver
 from .handles import PlayHandle
 from .options import LiveOptions
 from .publish import Publisher
-from .reload import ReloadResult, Watcher, describe, load_edit, scene_files, warn_refused
+from .reload import ReloadResult, Watcher, describe, load_edit, warn_refused
 from .session_events import SessionAdapter
 from .sink import (
     AudioSourceSink,
@@ -729,7 +729,7 @@ class Soundscape:
                 return ReloadResult(False, tuple(got), state=self._state)
             scene, plan = got
             if self._watcher is not None:
-                self._watcher.track(scene_files(scene))
+                self._watcher.track(scene.files)
             result = await self._adopt(plan, max(int(xf * self.rate), 1))
             self.scene, self._plan = scene, plan
             log.info("%s", describe(result, file))
@@ -778,4 +778,4 @@ class Soundscape:
         if self.scene.file.startswith("<"):
             raise ValueError("this scene was not loaded from a file; there is nothing to watch")
         period = 0.3 if enabled is True else float(enabled)
-        self._watcher = Watcher(scene_files(self.scene), period)
+        self._watcher = Watcher(self.scene.files, period)

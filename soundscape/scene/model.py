@@ -555,6 +555,12 @@ class Scene(_Model):
         return Path(self._file).parent if self._file != "<memory>" else Path.cwd()
 
     @property
+    def files(self) -> list[Path]:
+        """The scene's file and every file it extends or includes (what to watch for edits)."""
+        names = getattr(self._positions, "files", None) or [self._file]
+        return [Path(n) for n in dict.fromkeys([self._file, *names]) if not n.startswith("<")]
+
+    @property
     def initial_state(self) -> str:
         """The state the scene starts in; a scene with no states has one implicit `idle`."""
         if self.initial:
