@@ -154,6 +154,9 @@ def test_latency_setting_is_validated():
         LiveOptions(frame=0.2, ahead=0.3)
     with pytest.raises(ValueError, match="unknown latency preset 'fast'"):
         LiveOptions.coerce("fast")
+    assert LiveOptions.coerce({"stream_buffer": "300ms"}).stream_buffer == 0.3
+    with pytest.raises(ValueError, match="stream_buffer must be at least 40 ms, got 10 ms"):
+        LiveOptions.coerce({"stream_buffer": "10ms"})
 
 
 async def test_a_failing_render_is_silence_and_the_track_goes_on(tmp_path, caplog, monkeypatch):
