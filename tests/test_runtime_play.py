@@ -14,7 +14,7 @@ from livekit import rtc
 from support.tap import AudioTap, close_all
 from support.tone_scene import AMP, BED, BED_GAIN, CHIME, OTHER, write_tone_scene
 
-from soundscape.runtime import Soundscape, make_audio_source
+from soundscape.runtime import LiveOptions, Soundscape, make_audio_source
 
 RATE = 48000
 W = 960
@@ -91,7 +91,7 @@ async def frames_paced(
 
 async def test_a_real_time_iterator_is_heard_soon_and_without_gaps(tmp_path):
     # A stream that arrives in real time cannot be rendered far ahead; it must still start
-    # within a fraction of a second of its first frame (BackgroundAudioPlayer: ~0.5 s) and
+    # within a fraction of a second of its first frame (BackgroundAudioPlayer: ~0.6 s) and
     # play without holes while the driver keeps its large frames queued.
     scape, tap = await start(tmp_path)
     await asyncio.sleep(0.3)
@@ -104,7 +104,9 @@ async def test_a_real_time_iterator_is_heard_soon_and_without_gaps(tmp_path):
     first, last, gaps = tone_span(y, 1000.0, 0.3)
     assert first >= 0, "the stream was never heard"
     late = (first * W - tap.index(started[0])) / RATE
-    assert late < 0.35, f"heard {late * 1000:.0f} ms after its first frame"
+    # The buffer, one reaction and a 20 ms window of the tone track, with room to spare.
+    assert late < LiveOptions().stream_buffer + 0.2, f"heard {late * 1000:.0f} ms after"
+
     # 1.5 s = 75 windows of 20 ms; a window half-covered at each end may read below level.
     assert 73 <= last - first + 1 <= 76
     assert gaps == [], f"holes in the stream at windows {gaps}"
@@ -113,8 +115,8 @@ async def test_a_real_time_iterator_is_heard_soon_and_without_gaps(tmp_path):
     # Each late frame is spliced in by a rewind: none of those splices may be heard.
     span = y[max(first - 2, 0) * W : (last + 3) * W]
     assert clicks(span, material_step=step_bound([(0.4, 1000.0), (BED_GAIN * AMP, BED)])) == []
-    # ...and they are rate-limited: one rewind per half buffer (75 ms), not one per frame.
-    assert rewinds <= 1.5 / 0.075 + 4, f"{rewinds} rewinds for 75 frames"
+    # ...and they are rate-limited: one rewind per third of the buffer, not one per frame.
+    assert rewinds <= 1.5 / (0.25 / 3) + 4, f"{rewinds} rewinds for 75 frames"
 
 
 async def test_scene_sound_plays_once_and_await_returns_after_it_was_heard(tmp_path):

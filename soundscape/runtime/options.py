@@ -22,7 +22,7 @@ class LiveOptions:
     crossfade at a rewind splice, so the bed continues without a click. ``stream_buffer``:
     how much of an async iterator given to `play()` is buffered before it starts; with
     rewind, frames that arrive later are spliced into the queued audio as they come (a
-    re-render every half buffer while they arrive), so a stream produced in real time starts
+    re-render every third of the buffer while they arrive), so a stream produced in real time starts
     this much after its first frame instead of waiting behind the queue.
     """
 
@@ -30,7 +30,7 @@ class LiveOptions:
     ahead: float = 0.85
     rewind: bool = True
     splice: float = 0.005
-    stream_buffer: float = 0.15
+    stream_buffer: float = 0.25
 
     def __post_init__(self) -> None:
         if self.frame < 0.01:

@@ -644,8 +644,10 @@ class Soundscape:
         if d.can_rewind:
             # Start after a short buffer; frames that arrive once the queue was rendered
             # without them are spliced in by a rewind (the voice waits for them at the hole).
+            # A third of the buffer between rewinds leaves two thirds for the loop to stall
+            # (a full garbage collection stalls it ~0.1 s in a process holding livekit-agents).
             buffer = d.opts.stream_buffer
-            refresher = Refresher(src, lambda: self._refill(handle, src), buffer / 2)
+            refresher = Refresher(src, lambda: self._refill(handle, src), buffer / 3)
             on_more: Callable[[], None] | None = refresher.poke
         else:
             # Nothing queued can be redone: the voice starts at the render head and must find
