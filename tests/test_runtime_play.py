@@ -188,6 +188,21 @@ async def test_trigger_plays_its_sound_and_llm_tool_fires_it(tmp_path):
     assert len(bursts) == 2  # one chime per firing
 
 
+async def test_a_sound_fired_just_before_the_loop_stalls_is_heard_whole(tmp_path):
+    # The driver reacts after the stall; the chime must start then, not 200 ms in the past
+    # where its first two thirds would already have been "played" by the old queue.
+    scape, tap = await start(tmp_path)
+    await asyncio.sleep(0.3)
+    scape.trigger("order_confirmed")
+    time.sleep(0.2)  # the event loop is blocked (a full GC, a slow callback...)
+    await asyncio.sleep(0.8)
+    await scape.aclose()
+    first, last, gaps = tone_span(tap.heard()[:, 0], CHIME, 0.3)
+    # 0.3 s = 15 windows of 20 ms; a window half-covered at each end may read below level.
+    assert 14 <= last - first + 1 <= 16, f"heard {(last - first + 1) * 20} ms of a 300 ms chime"
+    assert gaps == []
+
+
 async def test_unknown_trigger_and_field_are_clear_errors(tmp_path):
     scape, _ = await start(tmp_path)
     with pytest.raises(

@@ -308,7 +308,11 @@ class LiveDriver:
         self.deck.restore(blocks[i].snap)
         for _ in range(len(blocks) - i):
             blocks.pop()
-        at = {id(c): max(c.at, base) for c in cmds}
+        # A command that had to wait (the loop was busy) applies at the sample playing now,
+        # not where it arrived: what lies between was heard already, so a sound started
+        # back there would lose its beginning (a chime's attack, a stream's first 100 ms).
+        playing = self.clock.playing(now)
+        at = {id(c): max(c.at, base, playing) for c in cmds}
         for c in sorted((c for c in cmds if not c.split), key=lambda c: at[id(c)]):
             self._safe(c.apply, self.deck, at[id(c)])
         splits = sorted((c for c in cmds if c.split), key=lambda c: at[id(c)])
