@@ -203,6 +203,33 @@ async def test_a_sound_fired_just_before_the_loop_stalls_is_heard_whole(tmp_path
     assert gaps == []
 
 
+async def test_a_sound_whose_reaction_stalls_mid_render_is_heard_whole(tmp_path, monkeypatch):
+    # The stall may also come while the driver re-renders for the event (a gen-2 garbage
+    # collection is likeliest there: rendering allocates). The splice then lands 200 ms
+    # after the chime's start; it must start there instead of losing its first 200 ms.
+    from soundscape.runtime.driver import LiveDriver
+
+    real, stalls = LiveDriver._rerender, [1]
+
+    def rerender(self, *args):
+        out = real(self, *args)
+        if stalls:
+            stalls.pop()
+            time.sleep(0.2)
+        return out
+
+    scape, tap = await start(tmp_path)
+    await asyncio.sleep(0.3)
+    monkeypatch.setattr(LiveDriver, "_rerender", rerender)
+    scape.trigger("order_confirmed")
+    await asyncio.sleep(1.0)
+    await scape.aclose()
+    assert not stalls, "the stall was not injected"
+    first, last, gaps = tone_span(tap.heard()[:, 0], CHIME, 0.3)
+    assert 14 <= last - first + 1 <= 16, f"heard {(last - first + 1) * 20} ms of a 300 ms chime"
+    assert gaps == []
+
+
 async def test_unknown_trigger_and_field_are_clear_errors(tmp_path):
     scape, _ = await start(tmp_path)
     with pytest.raises(

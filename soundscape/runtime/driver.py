@@ -28,6 +28,7 @@ from .sink import Sink
 
 log = logging.getLogger("soundscape")
 UNDERRUN_LOG_PERIOD = 10.0  # seconds between "event loop was busy" warnings
+LATE_START = 960  # samples (20 ms) a reaction may start a sound after its splice: a fade's worth
 
 Apply = Callable[[Deck, "int | None"], None]
 """A command: change the deck/engine at this deck sample (None: at the render head)."""
@@ -302,32 +303,26 @@ class LiveDriver:
         while i + 1 < len(blocks) and blocks[i + 1].start <= first:
             i += 1
         base = blocks[i].start
+        snap = blocks[i].snap
         old = np.concatenate([b.audio for b in list(blocks)[i:]])
         end = self.clock.pushed
         self._unschedule(max(first, base))
-        self.deck.restore(blocks[i].snap)
-        for _ in range(len(blocks) - i):
-            blocks.pop()
         # A command that had to wait (the loop was busy) applies at the sample playing now,
         # not where it arrived: what lies between was heard already, so a sound started
         # back there would lose its beginning (a chime's attack, a stream's first 100 ms).
         playing = self.clock.playing(now)
         at = {id(c): max(c.at, base, playing) for c in cmds}
-        for c in sorted((c for c in cmds if not c.split), key=lambda c: at[id(c)]):
-            self._safe(c.apply, self.deck, at[id(c)])
-        splits = sorted((c for c in cmds if c.split), key=lambda c: at[id(c)])
-        while self.deck.position < end:
-            n = min(self.frame, end - self.deck.position)
-            if splits:
-                n = min(n, max(at[id(splits[0])] - self.deck.position, 0)) or n
-                while splits and at[id(splits[0])] <= self.deck.position:
-                    self._safe(splits.pop(0).apply, self.deck, self.deck.position)
-            self._render_block(n)
-        for c in splits:  # arrived past the queue end: apply at the head
-            self._safe(c.apply, self.deck, None)
-        new = np.concatenate([b.audio for b in list(blocks)[i:]])
+        pending = len(self._pending_events)
+        new = self._rerender(i, snap, cmds, at, end, pending)
         now = await self._off_tick()  # don't decide the splice right at a tick: it jitters
         cut = max(self.clock.playing(now), base) - base
+        if base + cut - min(at.values()) > LATE_START:
+            # The loop stalled while rendering (a full garbage collection lands here often:
+            # rendering allocates): start the commands at the splice instead, once more.
+            at = {k: max(v, base + cut) for k, v in at.items()}
+            new = self._rerender(i, snap, cmds, at, end, pending)
+            now = await self._off_tick()
+            cut = max(self.clock.playing(now), base) - base
         new, old = new[cut:].copy(), old[cut:]
         x = min(self.splice, new.shape[0], old.shape[0])
         if x > 0:
@@ -341,6 +336,36 @@ class LiveDriver:
         self._drop_events_before(first)
         if new.shape[0]:
             await self._push(new, now)
+
+    def _rerender(
+        self,
+        i: int,
+        snap: DeckSnapshot,
+        cmds: list[_Command],
+        at: dict[int, int],
+        end: int,
+        pending: int,
+    ) -> np.ndarray:
+        """Restore ``snap`` (block ``i``'s), apply ``cmds`` at ``at``, render again up to
+        ``end``; engine events of an earlier try (past the first ``pending``) are forgotten."""
+        blocks = self._blocks
+        self.deck.restore(snap)
+        while len(blocks) > i:
+            blocks.pop()
+        del self._pending_events[pending:]
+        for c in sorted((c for c in cmds if not c.split), key=lambda c: at[id(c)]):
+            self._safe(c.apply, self.deck, at[id(c)])
+        splits = sorted((c for c in cmds if c.split), key=lambda c: at[id(c)])
+        while self.deck.position < end:
+            n = min(self.frame, end - self.deck.position)
+            if splits:
+                n = min(n, max(at[id(splits[0])] - self.deck.position, 0)) or n
+                while splits and at[id(splits[0])] <= self.deck.position:
+                    self._safe(splits.pop(0).apply, self.deck, self.deck.position)
+            self._render_block(n)
+        for c in splits:  # arrived past the queue end: apply at the head
+            self._safe(c.apply, self.deck, None)
+        return np.concatenate([b.audio for b in list(blocks)[i:]])
 
     # -- engine events, delivered when they are heard -------------------------------------
 
