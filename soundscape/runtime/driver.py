@@ -28,7 +28,8 @@ from .sink import Sink
 
 log = logging.getLogger("soundscape")
 UNDERRUN_LOG_PERIOD = 10.0  # seconds between "event loop was busy" warnings
-LATE_START = 960  # samples (20 ms) a reaction may start a sound after its splice: a fade's worth
+LATE_START = 480  # samples (10 ms, one tick) a reaction may start a sound after its splice
+RETRY_MAX_COMMANDS = 8  # ...beyond which it is not rendered again to save that start
 
 Apply = Callable[[Deck, "int | None"], None]
 """A command: change the deck/engine at this deck sample (None: at the render head)."""
@@ -214,7 +215,8 @@ class LiveDriver:
             await asyncio.sleep(wait)
         return loop.time()
 
-    async def _push(self, audio: np.ndarray, now: float) -> None:
+    async def _push(self, audio: np.ndarray, now: float, *, clear: bool = False) -> None:
+        """Hand ``audio`` to the sink (after emptying its queue, with ``clear``: a rewind)."""
         before = self.clock.underrun_seconds
         self.clock.on_push(audio.shape[0], now)
         if self.clock.underruns > self.metrics.underruns:
@@ -236,7 +238,10 @@ class LiveDriver:
         self.metrics.samples += audio.shape[0]
         self.metrics.captures += 1
         self._forget_played(now)
-        self._schedule_events(now)
+        if clear:
+            # Nothing between the clear and the capture: until the new audio is queued, a
+            # native tick finds the queue empty and sends 10 ms of silence (bed included).
+            self.sink.clear()
         try:
             await self.sink.capture(audio)
         except Exception as e:
@@ -246,6 +251,10 @@ class LiveDriver:
             except Exception as e2:
                 self._sink_failed(e2)
                 self._drop_queue()
+        loop = self._loop
+        assert loop is not None
+        # Only now: delivering an event runs the application's listeners.
+        self._schedule_events(loop.time())
 
     def _sink_failed(self, exc: Exception) -> None:
         self.metrics.sink_errors += 1
@@ -316,9 +325,11 @@ class LiveDriver:
         new = self._rerender(i, snap, cmds, at, end, pending)
         now = await self._off_tick()  # don't decide the splice right at a tick: it jitters
         cut = max(self.clock.playing(now), base) - base
-        if base + cut - min(at.values()) > LATE_START:
+        if base + cut - min(at.values()) > LATE_START and len(cmds) <= RETRY_MAX_COMMANDS:
             # The loop stalled while rendering (a full garbage collection lands here often:
-            # rendering allocates): start the commands at the splice instead, once more.
+            # rendering allocates): start the commands at the splice instead, once more. A
+            # big batch (an event storm) is late because of its own work: a second render
+            # would only make it later.
             at = {k: max(v, base + cut) for k, v in at.items()}
             new = self._rerender(i, snap, cmds, at, end, pending)
             now = await self._off_tick()
@@ -329,13 +340,14 @@ class LiveDriver:
             w = np.linspace(0.0, 1.0, x, endpoint=False, dtype=np.float32)[:, None]
             # Linear: both sides carry the same continuing bed, so amplitudes should sum to one.
             new[:x] = old[:x] * (1.0 - w) + new[:x] * w
-        self.sink.clear()
         self.clock.resync(base + cut, now, end - new.shape[0])
         self.metrics.rewinds += 1
         self.metrics.latency = (base + cut - first) / self.rate
         self._drop_events_before(first)
         if new.shape[0]:
-            await self._push(new, now)
+            await self._push(new, now, clear=True)
+        else:
+            self.sink.clear()
 
     def _rerender(
         self,
