@@ -169,6 +169,35 @@ def stats(values: list[float]) -> dict[str, float]:
     }
 
 
+def stats_ms(seconds: list[float]) -> dict[str, float]:
+    """`stats` of durations given in seconds, in milliseconds to 0.1 ms."""
+    return {k: (round(v * 1000, 1) if k != "n" else v) for k, v in stats(seconds).items()}
+
+
+def run_part(
+    name: str,
+    module: str,
+    configs: list[dict[str, Any]],
+    timeout: Callable[[dict[str, Any]], float],
+    line: Callable[[dict[str, Any]], str],
+    quick: bool,
+) -> dict[str, Any]:
+    """Run each configuration in a worker process, print its line, save bench/out/NAME.json."""
+    results = []
+    for cfg in configs:
+        r = run_worker(module, cfg, timeout(cfg))
+        results.append(r)
+        print(line(r), flush=True)
+    data = {"machine": machine(), "quick": quick, "results": results}
+    save(name, data)
+    return data
+
+
+def spread(s: dict[str, Any], sep: str = "/") -> str:
+    """min / median / p95 of a `stats` result, '-' where missing."""
+    return sep.join(str(s.get(k, "-")) for k in ("min", "median", "p95"))
+
+
 def main(
     doc: str | None, worker: Callable[[dict[str, Any]], Any], run: Callable[[bool], Any]
 ) -> None:

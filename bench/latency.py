@@ -166,9 +166,7 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     out["frame_ms"] = players[0].frame_ms
     out["ahead_ms"] = getattr(players[0], "ahead_ms", 400)  # BackgroundAudioPlayer: 400 ms queue
     for key in ("onset", "stop"):
-        out[key] = {
-            a: round(b * 1000, 1) if a != "n" else b for a, b in common.stats(res[key]).items()
-        }
+        out[key] = common.stats_ms(res[key])
     out["missed"] = len(res["missed"])
     out["log_warnings"] = dict(logs.counts)
     out["loadavg_end"] = common.loadavg()
@@ -200,24 +198,16 @@ def plan(quick: bool) -> list[dict[str, Any]]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    results = []
-    for cfg in plan(quick):
-        r = common.run_worker("bench.latency", cfg, 60 + cfg["cycles"] * 3 * 2)
-        results.append(r)
-        print(line(r), flush=True)
-    data = {"machine": common.machine(), "quick": quick, "results": results}
-    common.save("latency", data)
-    return data
+    return common.run_part(
+        "latency", "bench.latency", plan(quick), lambda c: 60 + c["cycles"] * 3 * 2, line, quick
+    )
 
 
 def line(r: dict[str, Any]) -> str:
     name = r["system"] + (f"/{r['latency']}" if r.get("latency") else "")
     if "error" in r:
         return f"latency {name:<16} ERROR {r['error']}"
-    parts = [
-        f"{k} min/med/p95 {r[k].get('min', '-')}/{r[k].get('median', '-')}/{r[k].get('p95', '-')} ms (n={r[k]['n']})"
-        for k in ("onset", "stop")
-    ]
+    parts = [f"{k} min/med/p95 {common.spread(r[k])} ms (n={r[k]['n']})" for k in ("onset", "stop")]
     return f"latency {name:<16} " + "; ".join(parts) + f"; missed {r['missed']}"
 
 

@@ -36,11 +36,19 @@ from .systems import RATE, SCENES, BapPlayer, Player, ScapePlayer
 TONE_S = 0.5
 
 
-async def paced_tone(started: list[float]) -> AsyncIterator[rtc.AudioFrame]:
-    """The tone as 20 ms frames at 48 kHz, each yielded when it is due."""
-    rate, n = RATE, RATE // 50
-    t = np.arange(int(TONE_S * rate)) / rate
-    pcm = (TONE_AMP * np.sin(2 * np.pi * TONE_HZ * t) * 32767).astype(np.int16)
+async def paced_tone(
+    started: list[float],
+    *,
+    seconds: float = TONE_S,
+    freq: float = TONE_HZ,
+    amp: float = TONE_AMP,
+    rate: int = RATE,
+) -> AsyncIterator[rtc.AudioFrame]:
+    """A mono tone as 20 ms frames, each yielded when it is due on the loop clock (like a TTS
+    stream); the time of the first is appended to ``started``."""
+    n = rate // 50
+    t = np.arange(int(seconds * rate)) / rate
+    pcm = (amp * np.sin(2 * np.pi * freq * t) * 32767).astype(np.int16)
     loop = asyncio.get_running_loop()
     t0 = loop.time()
     for k, i in enumerate(range(0, pcm.size, n)):
@@ -126,9 +134,7 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     out["frame_ms"] = players[0].frame_ms
     out["ahead_ms"] = getattr(players[0], "ahead_ms", 400)
     for key in ("file", "stream"):
-        out[key] = {
-            a: round(b * 1000, 1) if a != "n" else b for a, b in common.stats(res[key]).items()
-        }
+        out[key] = common.stats_ms(res[key])
     out["holes"] = int(sum(res["holes"]))
     out["streams_with_holes"] = sum(1 for h in res["holes"] if h > 0)
     out["missed"] = len(res["missed"])
@@ -155,14 +161,14 @@ def plan(quick: bool) -> list[dict[str, Any]]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    results = []
-    for cfg in plan(quick):
-        r = common.run_worker("bench.play_latency", cfg, 60 + cfg["rounds"] * cfg["period"] * 2)
-        results.append(r)
-        print(line(r), flush=True)
-    data = {"machine": common.machine(), "quick": quick, "results": results}
-    common.save("play_latency", data)
-    return data
+    return common.run_part(
+        "play_latency",
+        "bench.play_latency",
+        plan(quick),
+        lambda c: 60 + c["rounds"] * c["period"] * 2,
+        line,
+        quick,
+    )
 
 
 def line(r: dict[str, Any]) -> str:
@@ -170,8 +176,7 @@ def line(r: dict[str, Any]) -> str:
     if "error" in r:
         return f"play     {name:<16} ERROR {r['error']}"
     parts = [
-        f"{k} min/med/p95 {r[k].get('min', '-')}/{r[k].get('median', '-')}/{r[k].get('p95', '-')} ms (n={r[k]['n']})"
-        for k in ("file", "stream")
+        f"{k} min/med/p95 {common.spread(r[k])} ms (n={r[k]['n']})" for k in ("file", "stream")
     ]
     return (
         f"play     {name:<16} "

@@ -241,63 +241,42 @@ def _cpu_section() -> list[str]:
     return out
 
 
-def _latency_section() -> list[str]:
-    d = common.load_result("latency")
+def _timing_section(name: str, keys: tuple[str, str], heads: list[str]) -> list[str]:
+    """A table of min / median / p95 per system for two measures (bench/<name>.py)."""
+    d = common.load_result(name)
     if not d:
         return ["(not run)"]
     rows = []
     for r in d["results"]:
         if "error" in r:
-            rows.append([_name(r), "", r["error"], "", ""])
+            rows.append([_name(r), "", r["error"]] + [""] * len(heads))
             continue
         cells = [_name(r), f"{r['frame_ms']} / {r['ahead_ms']}"]
-        for k in ("onset", "stop"):
-            s = r[k]
-            cells.append(
-                f"{s.get('min', '–')} / {s.get('median', '–')} / {s.get('p95', '–')} (n={s['n']})"
-            )
+        cells += [f"{common.spread(r[k], ' / ')} (n={r[k]['n']})" for k in keys]
+        if "holes" in r:
+            cells.append(f"{r['holes']} in {r['streams_with_holes']}")
         cells.append(str(r["missed"]))
         rows.append(cells)
-    return _md(
-        [
-            "system",
-            "frame / queue ms",
-            "onset min / median / p95 ms",
-            "stop min / median / p95 ms",
-            "missed",
-        ],
-        rows,
+    return _md(["system", "frame / queue ms", *heads, "missed"], rows)
+
+
+def _latency_section() -> list[str]:
+    return _timing_section(
+        "latency",
+        ("onset", "stop"),
+        ["onset min / median / p95 ms", "stop min / median / p95 ms"],
     )
 
 
 def _play_section() -> list[str]:
-    d = common.load_result("play_latency")
-    if not d:
-        return ["(not run)"]
-    rows = []
-    for r in d["results"]:
-        if "error" in r:
-            rows.append([_name(r), "", r["error"], "", ""])
-            continue
-        cells = [_name(r), f"{r['frame_ms']} / {r['ahead_ms']}"]
-        for k in ("file", "stream"):
-            s = r[k]
-            cells.append(
-                f"{s.get('min', '–')} / {s.get('median', '–')} / {s.get('p95', '–')} (n={s['n']})"
-            )
-        cells.append(f"{r['holes']} in {r['streams_with_holes']}")
-        cells.append(str(r["missed"]))
-        rows.append(cells)
-    return _md(
+    return _timing_section(
+        "play_latency",
+        ("file", "stream"),
         [
-            "system",
-            "frame / queue ms",
             "`play(file)` → audible, min / median / p95 ms",
             "`play(stream)` first frame → audible, min / median / p95 ms",
             "holes (10 ms) in streams",
-            "missed",
         ],
-        rows,
     )
 
 

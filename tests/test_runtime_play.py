@@ -14,6 +14,7 @@ from livekit import rtc
 from support.tap import AudioTap, close_all
 from support.tone_scene import AMP, BED, BED_GAIN, CHIME, OTHER, write_tone_scene
 
+from bench.play_latency import paced_tone
 from soundscape.runtime import LiveOptions, Soundscape, make_audio_source
 
 RATE = 48000
@@ -72,23 +73,6 @@ async def test_async_iterator_at_16k_stereo_arrives_whole(tmp_path):
     assert tone_level(y[(first + 2) * W : (last - 1) * W], 1000.0) == pytest.approx(0.4, rel=0.05)
 
 
-async def frames_paced(
-    seconds: float, freq: float, started: list[float]
-) -> AsyncIterator[rtc.AudioFrame]:
-    """24 kHz mono in 20 ms frames, each yielded when it is due, like a TTS stream."""
-    rate, n = 24000, 480
-    loop = asyncio.get_running_loop()
-    t = np.arange(int(seconds * rate)) / rate
-    pcm = (0.4 * np.sin(2 * np.pi * freq * t) * 32767).astype(np.int16)
-    t0 = loop.time()
-    for k, i in enumerate(range(0, pcm.size, n)):
-        await asyncio.sleep(max(0.0, t0 + k * n / rate - loop.time()))
-        if k == 0:
-            started.append(time.monotonic())
-        block = pcm[i : i + n]
-        yield rtc.AudioFrame(block.tobytes(), rate, 1, block.size)
-
-
 async def test_a_real_time_iterator_is_heard_soon_and_without_gaps(tmp_path):
     # A stream that arrives in real time cannot be rendered far ahead; it must still start
     # within a fraction of a second of its first frame (BackgroundAudioPlayer: ~0.6 s) and
@@ -96,7 +80,8 @@ async def test_a_real_time_iterator_is_heard_soon_and_without_gaps(tmp_path):
     scape, tap = await start(tmp_path)
     await asyncio.sleep(0.3)
     started: list[float] = []
-    handle = scape.play(frames_paced(1.5, 1000.0, started))
+    # 24 kHz: resampled on the way in, as a TTS plugin's frames would be.
+    handle = scape.play(paced_tone(started, seconds=1.5, freq=1000.0, amp=0.4, rate=24000))
     await asyncio.wait_for(handle, timeout=6)
     rewinds = scape.metrics["rewinds"]
     await scape.aclose()
