@@ -486,7 +486,7 @@ def render_doc() -> str:
         "",
         "soundscape's live runtime next to livekit-agents' BackgroundAudioPlayer, measured in",
         "the same run on the same machine. Reproduce with `.venv/bin/python -m bench all`",
-        "(about 10 minutes; `--quick` for a one-minute smoke pass, `python -m bench cpu` etc."
+        "(about 15 minutes; `--quick` for a two-minute smoke pass, `python -m bench cpu` etc."
         " for one part).",
         "",
     ]
