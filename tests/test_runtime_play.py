@@ -173,15 +173,26 @@ async def test_trigger_plays_its_sound_and_llm_tool_fires_it(tmp_path):
     assert len(bursts) == 2  # one chime per firing
 
 
-async def test_a_sound_fired_just_before_the_loop_stalls_is_heard_whole(tmp_path):
+async def test_a_sound_played_just_before_the_loop_stalls_is_heard_whole(tmp_path, monkeypatch):
     # The driver reacts after the stall; the chime must start then, not 200 ms in the past
     # where its first two thirds would already have been "played" by the old queue.
+    from soundscape.runtime.driver import LiveDriver
+
+    real, stalls = LiveDriver.submit, [1]
+
+    def submit(self, apply, **kw):
+        real(self, apply, **kw)
+        if stalls and kw.get("whole"):
+            stalls.pop()
+            time.sleep(0.2)  # the event loop is blocked (a full GC, a slow callback...)
+
     scape, tap = await start(tmp_path)
     await asyncio.sleep(0.3)
-    scape.trigger("order_confirmed")
-    time.sleep(0.2)  # the event loop is blocked (a full GC, a slow callback...)
-    await asyncio.sleep(0.8)
+    monkeypatch.setattr(LiveDriver, "submit", submit)
+    scape.play("chime")
+    await asyncio.sleep(1.0)
     await scape.aclose()
+    assert not stalls, "the stall was not injected"
     first, last, gaps = tone_span(tap.heard()[:, 0], CHIME, 0.3)
     # 0.3 s = 15 windows of 20 ms; a window half-covered at each end may read below level.
     assert 14 <= last - first + 1 <= 16, f"heard {(last - first + 1) * 20} ms of a 300 ms chime"
@@ -189,7 +200,7 @@ async def test_a_sound_fired_just_before_the_loop_stalls_is_heard_whole(tmp_path
 
 
 async def test_a_sound_whose_reaction_stalls_mid_render_is_heard_whole(tmp_path, monkeypatch):
-    # The stall may also come while the driver re-renders for the event (a gen-2 garbage
+    # The stall may also come while the driver re-renders for the play (a gen-2 garbage
     # collection is likeliest there: rendering allocates). The splice then lands 200 ms
     # after the chime's start; it must start there instead of losing its first 200 ms.
     from soundscape.runtime.driver import LiveDriver
@@ -206,7 +217,7 @@ async def test_a_sound_whose_reaction_stalls_mid_render_is_heard_whole(tmp_path,
     scape, tap = await start(tmp_path)
     await asyncio.sleep(0.3)
     monkeypatch.setattr(LiveDriver, "_rerender", rerender)
-    scape.trigger("order_confirmed")
+    scape.play("chime")
     await asyncio.sleep(1.0)
     await scape.aclose()
     assert not stalls, "the stall was not injected"

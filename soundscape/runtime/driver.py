@@ -47,6 +47,7 @@ class _Command:
     apply: Apply
     at: int  # deck sample playing when it arrived
     split: bool  # must run with the deck exactly at `at` (switch, fade-out)
+    whole: bool = False  # starts a sound whose beginning must be heard (play())
 
 
 @dataclass
@@ -129,9 +130,13 @@ class LiveDriver:
         """Whether an event re-renders the queued audio (else it waits behind the queue)."""
         return self.opts.rewind and self.sink.can_clear
 
-    def submit(self, apply: Apply, *, split: bool = False) -> None:
-        """Apply ``apply`` at the sample playing now (after a rewind), as soon as the task runs."""
-        self._commands.append(_Command(apply, self.now_playing(), split))
+    def submit(self, apply: Apply, *, split: bool = False, whole: bool = False) -> None:
+        """Apply ``apply`` at the sample playing now (after a rewind), as soon as the task runs.
+
+        ``whole``: it starts a sound; if the driver gets to it late, apply it where it got
+        to rather than back where it arrived, so the sound's beginning is not lost.
+        """
+        self._commands.append(_Command(apply, self.now_playing(), split, whole))
         self._kick()
 
     def stop(self) -> None:
@@ -316,21 +321,24 @@ class LiveDriver:
         old = np.concatenate([b.audio for b in list(blocks)[i:]])
         end = self.clock.pushed
         self._unschedule(max(first, base))
-        # A command that had to wait (the loop was busy) applies at the sample playing now,
-        # not where it arrived: what lies between was heard already, so a sound started
-        # back there would lose its beginning (a chime's attack, a stream's first 100 ms).
+        # A play() that had to wait (the loop was busy) starts at the sample playing now,
+        # not where it arrived: what lies between was heard already, so it would lose its
+        # beginning (a chime's attack, a stream's first 100 ms). Events keep their sample:
+        # the machine's order and its timers stay exact.
         playing = self.clock.playing(now)
-        at = {id(c): max(c.at, base, playing) for c in cmds}
+        at = {id(c): max(c.at, base, playing if c.whole else base) for c in cmds}
         pending = len(self._pending_events)
         new = self._rerender(i, snap, cmds, at, end, pending)
         now = await self._off_tick()  # don't decide the splice right at a tick: it jitters
         cut = max(self.clock.playing(now), base) - base
-        if base + cut - min(at.values()) > LATE_START and len(cmds) <= RETRY_MAX_COMMANDS:
+        late = [c for c in cmds if c.whole and base + cut - at[id(c)] > LATE_START]
+        if late and len(cmds) <= RETRY_MAX_COMMANDS:
             # The loop stalled while rendering (a full garbage collection lands here often:
-            # rendering allocates): start the commands at the splice instead, once more. A
-            # big batch (an event storm) is late because of its own work: a second render
-            # would only make it later.
-            at = {k: max(v, base + cut) for k, v in at.items()}
+            # rendering allocates): start those sounds at the splice instead, once more. A
+            # big batch (a storm) is late because of its own work: a second render would
+            # only make it later.
+            for c in late:
+                at[id(c)] = base + cut
             new = self._rerender(i, snap, cmds, at, end, pending)
             now = await self._off_tick()
             cut = max(self.clock.playing(now), base) - base

@@ -613,7 +613,7 @@ class Soundscape:
             handle.voice = eng.play(what, at=deck.to_engine(at), **kw)
             self._handles[handle] = eng  # type: ignore[assignment]
 
-        d.submit(apply)
+        d.submit(apply, whole=True)
 
     def _stop(self, handle: PlayHandle, fade: float | None, default: float | None) -> None:
         d = self._driver
