@@ -28,6 +28,7 @@ Latency = that sample's time − the time the event was emitted on the session.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import tempfile
 import time
 import wave
@@ -79,6 +80,12 @@ class Tap:
         async for ev in self.stream:
             pcm = np.frombuffer(ev.frame.data, dtype=np.int16).astype(np.float32) / 32768.0
             self.frames.append((time.monotonic(), pcm))
+
+    async def aclose(self) -> None:
+        self.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self.task
+        await self.stream.aclose()
 
     def signal(self) -> tuple[np.ndarray, np.ndarray]:
         """(samples, time of each sample)."""
@@ -170,7 +177,18 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     out["missed"] = len(res["missed"])
     out["log_warnings"] = dict(logs.counts)
     out["loadavg_end"] = common.loadavg()
+    await close(taps, players)
     return out
+
+
+async def close(taps: list[Tap], players: list[Player]) -> None:
+    """Close what a measurement opened: left to the garbage collector, the SDK's handles are
+    disposed at a random moment later in the process (a smoke test run in-process crashed in
+    `FfiHandle.__del__` that way)."""
+    for tap in taps:
+        await tap.aclose()
+    for p in players:
+        await p.aclose()
 
 
 def worker(cfg: dict[str, Any]) -> None:

@@ -29,7 +29,7 @@ import numpy as np
 from livekit import rtc
 
 from . import common
-from .latency import TONE_AMP, TONE_HZ, Tap, tone_level, write_tone
+from .latency import TONE_AMP, TONE_HZ, Tap, close, tone_level, write_tone
 from .standin import AgentSession, Room
 from .systems import RATE, SCENES, BapPlayer, Player, ScapePlayer
 
@@ -140,6 +140,7 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     out["missed"] = len(res["missed"])
     out["log_warnings"] = dict(logs.counts)
     out["loadavg_end"] = common.loadavg()
+    await close(taps, players)
     return out
 
 
