@@ -33,6 +33,12 @@ _OLD_BREAKS = {"\x85": "next line", "\u2028": "line separator", "\u2029": "parag
 _OLD_BREAK = re.compile("[\x85\u2028\u2029]")
 
 
+def _line_col(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column of ``offset`` in ``text``, lines counted as YAML counts them."""
+    line = len(_LINE_BREAK.findall(text, 0, offset)) + 1
+    return line, offset - max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset))
+
+
 def source_lines(text: str) -> list[str]:
     """The lines of a scene's text as diagnostics count them (``str.splitlines`` would also
     split at NEL, LS, PS, form feeds…, and show the wrong line)."""
@@ -91,9 +97,7 @@ def read_text(path: Path, *, max_bytes: int = MAX_FILE_BYTES) -> str:
             ]
         ) from None
     if "\x00" in text:
-        off = text.index("\x00")
-        line = text.count("\n", 0, off) + 1
-        col = off - (text.rfind("\n", 0, off) + 1) + 1
+        line, col = _line_col(text, text.index("\x00"))
         raise SceneError(
             [Diagnostic(Pos(file, line, col), "NUL byte in a text file", code="SC001")]
         )
@@ -155,9 +159,7 @@ def parse(text: str, file: str) -> Document:
         ) from None
     except ReaderError as e:
         # A character YAML forbids (e.g. a control character): point at it.
-        at = e.position if isinstance(e.position, int) else 0
-        line = len(_LINE_BREAK.findall(text, 0, at)) + 1
-        col = at - max(text.rfind("\n", 0, at), text.rfind("\r", 0, at))
+        line, col = _line_col(text, e.position if isinstance(e.position, int) else 0)
         raise SceneError.single(
             file,
             f"YAML syntax error: character {_codepoint(e.character)} is not allowed in YAML",
@@ -189,12 +191,9 @@ def _old_break_before(text: str, at: int | None, file: str) -> Diagnostic | None
         found = m
     if found is None:
         return None
-    i = found.start()
-    line = len(_LINE_BREAK.findall(text, 0, i)) + 1
-    col = i - max(text.rfind("\n", 0, i), text.rfind("\r", 0, i))
     ch = found.group()
     return Diagnostic(
-        Pos(file, line, col),
+        Pos(file, *_line_col(text, found.start())),
         f"YAML syntax error: character {_codepoint(ch)} ({_OLD_BREAKS[ch]}) ends the line here "
         "for YAML parsers, though editors show one line",
         code="SC001",
