@@ -24,6 +24,32 @@ from .engine.plan import Plan, TransitionPlan, VoiceSpec
 from .scene.events import AGENT_STATES, normalize
 
 log = logging.getLogger("soundscape")
+machine_log = logging.getLogger("soundscape.machine")
+
+_NAME = "soundscape"
+_PREFIX = f"{_NAME}: "  # what `transitions` puts before every line of a machine so named
+
+
+class _OurChatter(logging.Filter):
+    """`transitions` logs six INFO/DEBUG lines per state change; in a worker, whose log is at
+    INFO, every call would fill the log with ours. They go to ``soundscape.machine`` at DEBUG
+    instead (asked for with ``logging.getLogger("soundscape.machine").setLevel(DEBUG)``);
+    other machines' lines and every warning pass untouched."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args
+        ours = isinstance(args, tuple) and bool(args) and args[0] == _PREFIX
+        if not ours or record.levelno >= logging.WARNING:
+            return True
+        # Only when that logger was set itself: `dev` puts the whole log at DEBUG.
+        if machine_log.level != logging.NOTSET and machine_log.isEnabledFor(logging.DEBUG):
+            machine_log.debug("%s", record.getMessage().removeprefix(_PREFIX))
+        return False
+
+
+_transitions_log = logging.getLogger("transitions.core")
+if not any(isinstance(f, _OurChatter) for f in _transitions_log.filters):
+    _transitions_log.addFilter(_OurChatter())
 
 
 class MachineHost(Protocol):
@@ -52,6 +78,7 @@ class SceneMachine:
         names = list(plan.states)
         states = [State(n, on_enter=[self._on_enter], on_exit=[self._on_exit]) for n in names]
         self.machine = Machine(
+            name=_NAME,
             model=self.model,
             states=states,
             initial=plan.initial,

@@ -287,7 +287,7 @@ async def test_state_changed_fires_once_per_change_when_events_repeat_within_a_t
         scape.post(f"agent.{state}")
         await asyncio.sleep(0.15)
     await scape.aclose()
-    moves = changes[1:]  # after entering the initial state (idle)
-    assert changes[0][1] == "idle" and len(moves) == 12, changes
+    moves = changes  # entering the initial state is not a change: never `idle → idle`
+    assert moves[0] == ("idle", "thinking") and len(moves) == 12, changes
     assert all(old != new for old, new in moves), changes
     assert all(a[1] == b[0] for a, b in itertools.pairwise(moves)), changes

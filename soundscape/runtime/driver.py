@@ -126,6 +126,11 @@ class LiveDriver:
         return self.clock.queued(loop.time()) / self.rate
 
     @property
+    def started(self) -> bool:
+        """Whether `run` has begun (a scape waiting for its room to connect has not)."""
+        return self._loop is not None
+
+    @property
     def can_rewind(self) -> bool:
         """Whether an event re-renders the queued audio (else it waits behind the queue)."""
         return self.opts.rewind and self.sink.can_clear

@@ -19,6 +19,37 @@ from livekit import rtc
 
 log = logging.getLogger("soundscape")
 
+CONNECT_TIMEOUT = 20.0
+"""Seconds `start()` lets a room take to connect before it says what is missing."""
+UNPUBLISH_TIMEOUT = 2.0  # seconds; a room disconnecting meanwhile never answers
+_POLL = 0.01  # the SDK sets the state without an event on a first connect: look for it
+
+
+def is_connected(room: Any) -> bool:
+    """Whether ``room`` can take a publish now (a room without the notion always can)."""
+    check = getattr(room, "isconnected", None)
+    return bool(check()) if callable(check) else True
+
+
+async def wait_connected(room: Any, timeout: float, track: str) -> None:
+    """Return once ``room`` is connected. Past ``timeout`` log one error and keep waiting:
+    a room connected late still gets its track."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    warned = False
+    while not is_connected(room):
+        if not warned and loop.time() >= deadline:
+            warned = True
+            log.error(
+                "soundscape: the room is still not connected %.0f s after scape.start(), so "
+                "track %r is not published yet. Connect it: `await ctx.connect()`, or "
+                "`await session.start(agent=..., room=ctx.room)`, which connects it; the "
+                "track is published as soon as it is",
+                timeout,
+                track,
+            )
+        await asyncio.sleep(_POLL if not warned else 10 * _POLL)
+
 
 def default_publish_options() -> rtc.TrackPublishOptions:
     """DTX off (a quiet bed must not be gated as 'silence'), RED off (ambience needs no
@@ -109,9 +140,15 @@ class Publisher:
             return
         sid = self._current_sid()
         self.publication = None
-        if sid is None:
+        # A room that has disconnected took its tracks with it, and an unpublish sent to it
+        # is never answered: livekit-agents disconnects a job's room *before* it runs the
+        # shutdown callbacks, and an unpublish waiting there kept the job process alive
+        # until its supervisor killed it.
+        if sid is None or not is_connected(self.room):
             return
         try:
-            await self.room.local_participant.unpublish_track(sid)
-        except Exception as e:  # the room may already be gone; nothing left to take down
-            log.debug("soundscape: unpublish of %s failed: %s", sid, e)
+            await asyncio.wait_for(
+                self.room.local_participant.unpublish_track(sid), UNPUBLISH_TIMEOUT
+            )
+        except Exception as e:  # the room may be going away meanwhile; nothing left to undo
+            log.debug("soundscape: unpublish of %s failed: %r", sid, e)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 import weakref
@@ -94,7 +95,9 @@ class AudioSourceSink:
 
     async def aclose(self) -> None:
         if self._owned:
-            await self.source.aclose()
+            # Bounded: this runs while a job shuts down, where nothing may hang.
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(self.source.aclose(), 2.0)
             return
         # The caller's source outlives us: drop what is still queued (silence after the
         # closing fade), or whoever feeds it next would start up to `ahead` late.

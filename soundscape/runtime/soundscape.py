@@ -24,7 +24,8 @@ from .deck import Deck
 from .driver import LiveDriver
 from .handles import PlayHandle
 from .options import LiveOptions
-from .publish import Publisher
+from .prewarm import prewarmed_plan, prewarmed_scene
+from .publish import CONNECT_TIMEOUT, Publisher, is_connected, wait_connected
 from .reload import ReloadResult, Watcher, describe, load_edit, warn_refused
 from .session_events import SessionAdapter
 from .sink import (
@@ -60,6 +61,9 @@ def _load_scene(scene: Scene | str | os.PathLike[str], policy: Policy) -> Scene:
         if not policy.trusted and scene.policy.trusted:
             raise ValueError("this Scene was loaded as trusted; load it with the untrusted policy")
         return scene
+    warm = prewarmed_scene(scene, policy)
+    if warm is not None:
+        return warm
     from ..scene import load
 
     return load(scene, policy=policy)
@@ -125,6 +129,7 @@ class Soundscape:
         self._last_agent: tuple[str, dict[str, Any]] | None = None
         self._reload_lock = asyncio.Lock()
         self._watcher: Watcher | None = None
+        self._job_hooked = False
         if watch:
             self.watch(True if watch is True else float(watch))
 
@@ -206,7 +211,12 @@ class Soundscape:
 
     def _compile(self) -> Plan:
         if self._plan is None:
-            self._plan = compile_scene(self.scene, self.rate, self.channels, loader=self._loader)
+            warm = None
+            if self._loader is None:
+                warm = prewarmed_plan(self.scene, self.rate, self.channels)
+            self._plan = warm or compile_scene(
+                self.scene, self.rate, self.channels, loader=self._loader
+            )
         return self._plan
 
     def _new_engine(self, plan: Plan) -> Engine:
@@ -221,9 +231,16 @@ class Soundscape:
         audio_source: rtc.AudioSource | None = None,
         frame_sink: FrameCallback | None = None,
         console: Any = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         """Start playing: publish a track on ``room`` (or feed ``audio_source`` / call
         ``frame_sink(frame)`` for a custom transport) and follow ``agent_session``.
+
+        Any order works in a job: before ``ctx.connect()`` / ``session.start()`` (which
+        connects), between them, or after. A room that is not connected yet is waited for in
+        the background — `start()` returns at once — and the scene starts when its track is
+        published, so the caller hears it from its first sample. If the room is still not
+        connected after ``connect_timeout`` seconds, one error is logged saying what to call.
 
         Console mode: under livekit-agents' ``console`` command (no real room), the scene is
         mixed into the local speaker output, by itself unless ``audio_source``/``frame_sink``
@@ -245,11 +262,14 @@ class Soundscape:
                 "drop one of them"
             )
         target = self._console_target(console, room, audio_source, frame_sink)
+        self._hook_job_shutdown()
         self._status = "starting"
         self._closed_fut = asyncio.get_running_loop().create_future()
         try:
             async with self._lock:
-                await self._start(room, agent_session, audio_source, frame_sink, target)
+                await self._start(
+                    room, agent_session, audio_source, frame_sink, target, connect_timeout
+                )
         except BaseException:
             await self._teardown()
             self._status = "closed"
@@ -264,11 +284,16 @@ class Soundscape:
         audio_source: rtc.AudioSource | None,
         frame_sink: FrameCallback | None,
         console: ConsoleTarget | None = None,
+        connect_timeout: float = CONNECT_TIMEOUT,
     ) -> None:
         if console is not None and (self.rate, self.channels) != (console.rate, 1):
             # Mix at the speaker's own rate: no resampling on the audio thread.
             self.rate, self.channels, self._plan = console.rate, 1, None
-        plan = self._plan if self._plan is not None else await asyncio.to_thread(self._compile)
+        plan = self._plan
+        if plan is None and self._loader is None:
+            plan = self._plan = prewarmed_plan(self.scene, self.rate, self.channels)
+        if plan is None:
+            plan = await asyncio.to_thread(self._compile)
         engine = self._new_engine(plan)
         sink: Sink
         if console is not None:
@@ -314,9 +339,9 @@ class Soundscape:
             on_engine_event=self._engine_event,
             on_tick=self._tick,
         )
+        publisher: Publisher | None = None
         if room is not None and isinstance(sink, AudioSourceSink):
-            self._publisher = Publisher(room, self.track_name, self.publish_options)
-            await self._publisher.publish(sink.source)
+            publisher = self._publisher = Publisher(room, self.track_name, self.publish_options)
         if session is not None:
             self._adapter = SessionAdapter(session, self._session_event, on_close=self._on_close)
             self._adapter.attach()
@@ -324,8 +349,37 @@ class Soundscape:
                 engine.post(name, fields)
                 if name.startswith("agent."):
                     self._last_agent = (name, fields)
-        self._task = asyncio.create_task(self._driver.run(), name="soundscape-driver")
+        if publisher is not None and not is_connected(room):
+            self._task = asyncio.create_task(
+                self._run_once_connected(publisher, room, connect_timeout),
+                name="soundscape-driver",
+            )
+        else:
+            self._task = asyncio.create_task(self._driver.run(), name="soundscape-driver")
         self._task.add_done_callback(self._task_done)
+        if publisher is not None and is_connected(room):
+            # The driver queues audio while the publish goes on: the track carries the bed
+            # from the moment a caller can subscribe, not a stretch of silence.
+            await publisher.publish(self._source())
+
+    def _source(self) -> rtc.AudioSource:
+        assert isinstance(self._sink, AudioSourceSink)
+        return self._sink.source
+
+    async def _run_once_connected(self, publisher: Publisher, room: Any, timeout: float) -> None:
+        # Not before: the scene would play its first seconds into a track nobody can hear yet.
+        await wait_connected(room, timeout, self.track_name)
+        driver = self._driver
+        if driver is None:
+            return
+        publishing = asyncio.ensure_future(publisher.publish(self._source()))
+        try:
+            await driver.run()
+        finally:
+            if not publishing.done():
+                publishing.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await publishing
 
     @staticmethod
     def _console_target(
@@ -354,6 +408,21 @@ class Soundscape:
                 f"read_into(outdata, frames) and sample_rate, got {type(console).__name__}"
             )
         return ConsoleTarget(int(console.sample_rate), lambda: console)
+
+    def _hook_job_shutdown(self) -> None:
+        # In a job, `ctx.shutdown()` (and the end of the job) disconnects the room; closing
+        # first lets the scene fade out and unpublish instead of being cut off mid-sample.
+        if self._job_hooked:
+            return
+        try:
+            from livekit.agents import get_job_context
+
+            ctx = get_job_context(required=False)
+        except Exception:  # not livekit-agents' job machinery: nothing to hook into
+            return
+        if ctx is not None:
+            ctx.add_shutdown_callback(self.aclose)
+            self._job_hooked = True
 
     def _task_done(self, task: asyncio.Task[None]) -> None:
         if not task.cancelled() and task.exception() is not None:
@@ -391,6 +460,8 @@ class Soundscape:
             return
         if self._adapter is not None:
             self._adapter.detach()
+        if not d.started:  # never published: nothing was heard, nothing to fade
+            return
         # Never a hard cut: at least the engine's ~5 ms minimum fade.
         n = max(int(seconds * self.rate), int(0.005 * self.rate))
         d.submit(lambda deck, at: deck.fade_out(n), split=True)
@@ -496,7 +567,10 @@ class Soundscape:
         kind = getattr(ev, "kind", "")
         if kind == "state":
             old, self._state = self._state, ev.name
-            self._emit("state_changed", StateChanged(old, ev.name, ev.data.get("event"), at))
+            # The initial state's entry at the first sample is not a change (it was
+            # `scape.state` all along), nor is a transition back into the same state.
+            if old != ev.name:
+                self._emit("state_changed", StateChanged(old, ev.name, ev.data.get("event"), at))
         elif kind == "voice.start":
             self._emit("voice_started", ev)
         elif kind == "voice.stop":
@@ -693,9 +767,11 @@ class Soundscape:
             raise RuntimeError("Soundscape is not running; start() it before switch()")
         xf = parse_duration(crossfade) if isinstance(crossfade, str) else float(crossfade)
         new_scene = await asyncio.to_thread(_load_scene, scene, self.policy)
-        plan = await asyncio.to_thread(
-            compile_scene, new_scene, self.rate, self.channels, self._loader
-        )
+        plan = prewarmed_plan(new_scene, self.rate, self.channels) if not self._loader else None
+        if plan is None:
+            plan = await asyncio.to_thread(
+                compile_scene, new_scene, self.rate, self.channels, self._loader
+            )
         engine = self._new_engine(plan)
         if self._last_agent is not None:
             engine.post(*self._last_agent)
