@@ -14,7 +14,7 @@ logger = logging.getLogger("soundscape")
 
 if TYPE_CHECKING:
     from .compat import from_background_audio
-    from .runtime import LiveOptions, PlayHandle, Soundscape
+    from .runtime import LiveOptions, PlayHandle, Soundscape, prewarm
     from .scene.model import Scene
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "load",
     "load_scene",
     "logger",
+    "prewarm",
 ]
 
 # Imported on first use: `soundscape --help` must not import livekit-agents.
@@ -38,6 +39,7 @@ __getattr__ = lazy_attributes(
         "Soundscape": ".runtime",
         "LiveOptions": ".runtime",
         "PlayHandle": ".runtime",
+        "prewarm": ".runtime",
         "from_background_audio": ".compat",
     },
 )

@@ -2,6 +2,7 @@
 
 from .handles import PlayHandle
 from .options import LiveOptions
+from .prewarm import prewarm
 from .publish import default_publish_options
 from .sink import make_audio_source
 from .soundscape import Soundscape, StateChanged
@@ -13,4 +14,5 @@ __all__ = [
     "StateChanged",
     "default_publish_options",
     "make_audio_source",
+    "prewarm",
 ]

@@ -1,0 +1,121 @@
+"""Prewarming a job process: what a call's `start()` would otherwise do on its event loop.
+
+livekit-agents runs each call in a process of its own, taken from a pool of idle processes
+that were set up with the worker's ``setup_fnc`` before any call arrived. Doing the slow
+once-per-process work there — importing the runtime (pydantic models, numpy, the engine,
+the state machine), reading and validating each scene, decoding its clips (into the shared
+disk cache, so the pool's other processes map them) and running the engine once — leaves a
+job's ``soundscape.load()`` and ``start()`` with nothing heavy to do.
+
+What was prewarmed is kept per process, keyed by the scene file and checked against the
+files' size and mtime on every use, so an edited scene is loaded afresh, never stale.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from ..engine import Engine, Plan, compile_scene
+from ..scene.model import Scene
+from ..scene.policy import TRUSTED, Policy
+
+log = logging.getLogger("soundscape")
+
+Stamp = tuple[tuple[str, int, int], ...]
+
+_scenes: dict[str, tuple[Stamp, Scene]] = {}
+_plans: dict[tuple[int, int, int], tuple[Scene, Plan]] = {}
+
+
+def _stamp(files: list[Path]) -> Stamp | None:
+    out = []
+    for f in files:
+        try:
+            st = os.stat(f)
+        except OSError:
+            return None
+        out.append((str(f), st.st_size, st.st_mtime_ns))
+    return tuple(out)
+
+
+def _key(path: str | os.PathLike[str]) -> str:
+    return str(Path(path).resolve())
+
+
+def prewarmed_scene(path: str | os.PathLike[str], policy: Policy) -> Scene | None:
+    """The scene prewarmed from ``path``, if its files are unchanged since (trusted only)."""
+    if not policy.trusted:
+        return None  # an untrusted scene is loaded under its own policy, every time
+    got = _scenes.get(_key(path))
+    if got is None:
+        return None
+    stamp, scene = got
+    return scene if _stamp(scene.files) == stamp else None
+
+
+def prewarmed_plan(scene: Scene, rate: int, channels: int) -> Plan | None:
+    """The plan compiled for this very ``scene`` object at ``rate``/``channels``, if any."""
+    got = _plans.get((id(scene), rate, channels))
+    # The id is only a key while the scene it was taken from is alive and the same object.
+    return got[1] if got is not None and got[0] is scene else None
+
+
+def _warm_engine(plan: Plan) -> None:
+    """Run the code paths of a call's first seconds once: render, snapshot and restore, a
+    state change and a one-shot (first calls into numpy and the machine cost milliseconds)."""
+    eng = Engine(plan, seed=0)
+    n = plan.rate // 10
+    eng.render(n)
+    snap = eng.snapshot()
+    for state in ("listening", "thinking", "speaking", "idle"):
+        eng.post(f"agent.{state}", {})
+        eng.render(n)
+    if plan.sounds:
+        eng.play(next(iter(plan.sounds)))
+        eng.render(n)
+    eng.restore(snap)
+    eng.render(n)
+
+
+def prewarm(
+    proc: Any = None,
+    *scenes: str | os.PathLike[str],
+    rate: int = 48000,
+    channels: int = 1,
+) -> None:
+    """Get a job process ready for calls that play ``scenes``; call it from ``setup_fnc``::
+
+        def prewarm(proc: JobProcess) -> None:
+            soundscape.prewarm(proc, "scenes/office.yaml")
+
+        server = AgentServer(setup_fnc=prewarm)
+
+    ``rate``/``channels`` must be those the job's `Soundscape` uses (48 kHz mono by default).
+    A bad scene raises `SceneError` here, in the worker's log, before any call is taken.
+    ``proc.userdata["soundscape"]`` maps each scene's path to its loaded `Scene`.
+    """
+    t0 = time.perf_counter()
+    from ..scene import load
+
+    loaded: dict[str, Scene] = {}
+    for path in scenes:
+        scene = load(path, policy=TRUSTED)
+        stamp = _stamp(scene.files)
+        if stamp is not None:
+            _scenes[_key(path)] = (stamp, scene)
+        plan = compile_scene(scene, rate, channels)
+        _plans[(id(scene), rate, channels)] = (scene, plan)
+        _warm_engine(plan)
+        loaded[str(path)] = scene
+    userdata = getattr(proc, "userdata", None)
+    if isinstance(userdata, dict):
+        userdata.setdefault("soundscape", {}).update(loaded)
+    log.debug(
+        "soundscape: prewarmed %d scene(s) in %.0f ms",
+        len(scenes),
+        1e3 * (time.perf_counter() - t0),
+    )
