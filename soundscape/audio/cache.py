@@ -220,13 +220,13 @@ class DiskCache:
     # ------------------------------------------------------------ looking after the folder
 
     def scan(self) -> list[Entry]:
-        """The entries on disk (an entry missing half of its files counts, as incomplete).
-
-        Raises `OSError` if the folder cannot be listed (`FileNotFoundError`: not created yet).
-        """
+        """The entries on disk (an entry missing half of its files counts, as incomplete);
+        none before the folder exists. Raises `OSError` if it cannot be listed."""
         sizes: dict[str, int] = {}
         used: dict[str, float] = {}
         parts: dict[str, set[str]] = {}
+        if not self.dir.is_dir():
+            return []
         with os.scandir(self.dir) as it:
             for f in it:
                 stem, dot, ext = f.name.rpartition(".")
@@ -292,9 +292,8 @@ class DiskCache:
         """Remove every entry (processes that have one mapped keep their mapping) and
         leftover files; returns (entries, bytes) removed. Temporary files younger than an
         hour may belong to a writer still running and stay."""
-        try:
-            entries = self.scan()
-        except FileNotFoundError:
+        entries = self.scan()
+        if not self.dir.is_dir():
             return 0, 0
         for e in entries:
             self._remove(e.stem)
