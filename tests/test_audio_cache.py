@@ -595,4 +595,7 @@ def test_the_test_suite_never_writes_the_users_cache(tmp_path: Path, write_scene
     assert not (home / ".cache").exists()
     session = Path(os.environ["SOUNDSCAPE_CACHE_DIR"])
     assert session.is_relative_to(tmp_path.parent.parent)  # pytest's own temporary folder
-    assert list((session / "clips-v1").glob("*.npy"))  # the clip was decoded and cached there
+    from soundscape.scene.sources import builtin_catalog
+
+    room_tone = cache_mod.SourceId.of(builtin_catalog()["room-tone"])
+    assert cache_mod.DiskCache(session).entry(room_tone, RATE, 1).is_file()  # cached there
