@@ -41,8 +41,9 @@ def main() -> None:
     t0 = time.monotonic()
     print(f"machine: {common.machine()}", flush=True)
     parts = list(PARTS) if a.part == "all" else [] if a.part == "report" else [a.part]
-    for name in parts:
-        PARTS[name](a.quick)
+    with common.private_cache():
+        for name in parts:
+            PARTS[name](a.quick)
     print(report.table(), flush=True)
     if a.part in ("all", "report") and not a.no_docs:
         path = report.write()

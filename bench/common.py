@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import math
@@ -10,14 +11,41 @@ import os
 import platform
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = Path(os.environ.get("SOUNDSCAPE_BENCH_OUT", ROOT / "bench" / "out"))
+CACHE_ENV = "SOUNDSCAPE_CACHE_DIR"
+_OWNER = "SOUNDSCAPE_BENCH_CACHE"  # set while a bench run owns a private cache folder
+
+
+@contextlib.contextmanager
+def private_cache(*, worker: bool = False) -> Iterator[None]:
+    """Decoded clips go to a throwaway folder for the whole run, removed at the end, never to
+    the user's ``~/.cache/soundscape``; worker processes inherit it through the environment.
+
+    Inside a run that already owns one, and in a worker whose parent chose a folder (memory.py
+    gives its workers their own), this does nothing.
+    """
+    if _OWNER in os.environ or (worker and CACHE_ENV in os.environ):
+        yield
+        return
+    saved = os.environ.get(CACHE_ENV)
+    with tempfile.TemporaryDirectory(prefix="soundscape-bench-cache-") as d:
+        os.environ[CACHE_ENV] = os.environ[_OWNER] = d
+        try:
+            yield
+        finally:
+            del os.environ[_OWNER]
+            if saved is None:
+                os.environ.pop(CACHE_ENV, None)
+            else:
+                os.environ[CACHE_ENV] = saved
 
 
 def loadavg() -> list[float]:
@@ -207,7 +235,8 @@ def main(
     ap.add_argument("--worker", help="(internal) run one configuration given as JSON")
     ap.add_argument("--quick", action="store_true")
     a = ap.parse_args()
-    if a.worker:
-        worker(json.loads(a.worker))
-    else:
-        run(a.quick)
+    with private_cache(worker=bool(a.worker)):
+        if a.worker:
+            worker(json.loads(a.worker))
+        else:
+            run(a.quick)

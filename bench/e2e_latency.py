@@ -38,7 +38,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.common import OUT, machine  # noqa: E402
+from bench.common import OUT, machine, private_cache  # noqa: E402
 from soundscape.caller import Caller, Recording, record_source  # noqa: E402
 from soundscape.livekit_local import VERSION, LocalServer  # noqa: E402
 
@@ -186,7 +186,7 @@ def main() -> None:
     a = ap.parse_args()
     presets, cycles = (["balanced"], 3) if a.quick else (a.presets, a.cycles)
     results = []
-    with tempfile.TemporaryDirectory() as d, LocalServer() as server:
+    with private_cache(), tempfile.TemporaryDirectory() as d, LocalServer() as server:
         scene = scene_file(Path(d))
         for preset in presets:
             r = asyncio.run(measure(server, scene, preset, cycles))

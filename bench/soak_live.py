@@ -213,7 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "soak_live.json")
     args = ap.parse_args(argv)
-    res = asyncio.run(run_soak(args.minutes * 60, interval=args.interval, every=args.every))
+    from bench.common import private_cache
+
+    with private_cache():
+        res = asyncio.run(run_soak(args.minutes * 60, interval=args.interval, every=args.every))
     for s in res["samples"]:
         print(
             f"t={s['t']:7.1f}s rss={s['rss_mb']:7.1f}MB tasks={s['tasks']:3d} "

@@ -2,13 +2,31 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="session", autouse=True)
+def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """Every test, and every process a test starts, caches decoded clips in one throwaway
+    folder, never in the user's ``~/.cache/soundscape``. A test that wants another folder
+    sets ``SOUNDSCAPE_CACHE_DIR`` itself (``monkeypatch.setenv``)."""
+    d = tmp_path_factory.mktemp("soundscape-cache")
+    saved = {k: os.environ.get(k) for k in ("SOUNDSCAPE_CACHE_DIR", "SOUNDSCAPE_CACHE_MAX")}
+    os.environ["SOUNDSCAPE_CACHE_DIR"] = str(d)  # os.environ: subprocesses inherit it
+    os.environ.pop("SOUNDSCAPE_CACHE_MAX", None)  # the documented default, whatever the shell says
+    yield d
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture

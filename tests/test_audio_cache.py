@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import subprocess
 import sys
 import wave
 from collections.abc import Iterator
@@ -272,6 +273,7 @@ def test_unwritable_cache_degrades_to_memory_with_one_warning(
     warnings = [r for r in caplog.records if "not writable" in r.getMessage()]
     assert len(warnings) == 1
     assert str(blocker / "cache") in warnings[0].getMessage()
+    assert "Set SOUNDSCAPE_CACHE_DIR to a writable directory" in warnings[0].getMessage()
     clear_memory_cache()
 
 
@@ -290,25 +292,42 @@ def test_disk_full_leaves_no_partial_files(
         clip = load_clip(write_tone(tmp_path / "a.wav", 440), RATE, 1)
     assert np.array_equal(clip.samples, expected(tmp_path / "a.wav"))
     assert "No space left on device" in caplog.text
-    left = [p.name for p in (cache_dir / "clips-v1").iterdir() if p.suffix != ".lock"]
-    assert left == []
+    left = [p.name for p in (cache_dir / "clips-v1").iterdir()]
+    assert left in ([], [".lock"])
+
+
+def _hold_lock(lock_file: Path, slot: int) -> subprocess.Popen[str]:
+    """Another process holding one byte of the cache's lock file until its stdin closes."""
+    code = (
+        "import fcntl, os, sys\n"
+        f"fd = os.open({str(lock_file)!r}, os.O_RDWR | os.O_CREAT)\n"
+        f"fcntl.lockf(fd, fcntl.LOCK_EX, 1, {slot}, 0)\n"
+        "print('held', flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    holder = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    assert holder.stdout is not None and holder.stdout.readline() == "held\n"
+    return holder
 
 
 def test_a_stuck_lock_holder_does_not_stall_loading(
     cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import fcntl
-
     src = write_tone(tmp_path / "a.wav", 440)
     disk = cache_mod.DiskCache(cache_dir)
     entry = disk.entry(cache_mod.SourceId.of(src), RATE, 1)
     entry.parent.mkdir(parents=True)
-    # Another open file description holding the entry's lock: a process that never finishes.
-    with open(entry.with_suffix(".lock"), "w") as held:
-        fcntl.flock(held, fcntl.LOCK_EX)
+    # A process that took the entry's lock and never finishes.
+    holder = _hold_lock(entry.parent / ".lock", cache_mod._slot(entry.stem))
+    try:
         monkeypatch.setattr(cache_mod, "LOCK_TIMEOUT_S", 0.1)
         clip = load_clip(src, RATE, 1)
+    finally:
+        holder.communicate("")
     assert np.array_equal(clip.samples, expected(src))
+    assert clip.cache_file == str(entry)  # and it still stored the entry for the others
 
 
 def test_leftovers_of_a_killed_writer_are_cleaned_up(cache_dir: Path, tmp_path: Path) -> None:
@@ -388,3 +407,195 @@ def test_processes_starting_together_decode_once(cache_dir: Path, tmp_path: Path
     assert sum(r[3] for r in got) == 1  # the entry lock made the others wait, then map
     assert len({r[0] for r in got}) == 1
     assert len(entries(cache_dir)) == 1
+
+
+# ---------------------------------------------------------------- size limit and eviction
+
+ENTRY = RATE * 4 + 128  # one second of mono float32 and its .npy header
+
+
+def _used(clip_file: str | None, when: float) -> None:
+    """Pretend the entry was last used at ``when`` (seconds since the epoch)."""
+    meta = Path(clip_file or "").with_suffix(".json")
+    os.utime(meta, (when, when))
+
+
+def _new_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    clear_memory_cache()
+    monkeypatch.setattr(cache_mod, "_touched", set())
+
+
+def total_size(d: Path) -> int:
+    return sum(p.stat().st_size for p in (d / "clips-v1").iterdir())
+
+
+def test_sizes_are_read_as_documented() -> None:
+    parse = identity.parse_size
+    assert parse("500MB") == 500_000_000
+    assert parse("2GiB") == 2 * 1024**3
+    assert parse("1.5g") == 1_500_000_000
+    assert parse(" 64 kib ") == 65536
+    assert parse("123456") == 123456
+    for unlimited in ("0", "off", "OFF", "unlimited", "none"):
+        assert parse(unlimited) is None
+    for bad in ("lots", "5 parsecs", "-1GB", "1i", ""):
+        with pytest.raises(ValueError, match="is not a size like 500MB, 2GiB or off"):
+            parse(bad)
+
+
+def test_the_limit_comes_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("SOUNDSCAPE_CACHE_MAX", raising=False)
+    assert identity.cache_limit() == identity.DEFAULT_MAX_BYTES == 1024**3
+    monkeypatch.setenv("SOUNDSCAPE_CACHE_MAX", "300MiB")
+    assert cache_mod.DiskCache(Path("/nowhere")).max_bytes == 300 * 1024**2
+    monkeypatch.setenv("SOUNDSCAPE_CACHE_MAX", "off")
+    assert cache_mod.DiskCache(Path("/nowhere")).max_bytes is None
+    monkeypatch.setenv("SOUNDSCAPE_CACHE_MAX", "a lot")
+    monkeypatch.setattr(identity, "_warned_max", set())
+    with caplog.at_level(logging.WARNING, logger="soundscape"):
+        assert identity.cache_limit() == identity.DEFAULT_MAX_BYTES
+        assert identity.cache_limit() == identity.DEFAULT_MAX_BYTES
+    [warning] = [r.getMessage() for r in caplog.records]
+    assert "SOUNDSCAPE_CACHE_MAX" in warning and "'a lot' is not a size" in warning
+
+
+def test_eviction_keeps_the_total_within_the_limit_least_recently_used_first(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOUNDSCAPE_CACHE_MAX", str(3 * ENTRY + 2000))  # three entries fit
+    clips = []
+    for i, (name, freq) in enumerate(zip("abcd", (220, 330, 440, 550), strict=True)):
+        clips.append(load_clip(write_tone(tmp_path / f"{name}.wav", freq), RATE, 1))
+        _used(clips[-1].cache_file, 1_000 * (i + 1))  # written in this order, whatever the clock
+    a, b, c, d = clips
+    # By the time d was stored, a (the least recently used) had to go.
+    assert Path(a.cache_file or "") not in entries(cache_dir)
+    assert entries(cache_dir) == sorted(Path(x.cache_file or "") for x in (b, c, d))
+    assert total_size(cache_dir) <= 3 * ENTRY + 2000
+
+    # Uses recorded by later processes decide what goes next, not the order of writing.
+    _used(b.cache_file, 1_000)
+    _used(c.cache_file, 2_000)
+    _used(d.cache_file, 3_000)
+    _new_process(monkeypatch)
+    load_clip(tmp_path / "b.wav", RATE, 1)  # b is used again: now the most recent
+    e = load_clip(write_tone(tmp_path / "e.wav", 660), RATE, 1)
+    assert entries(cache_dir) == sorted(Path(x.cache_file or "") for x in (b, d, e))
+    assert total_size(cache_dir) <= 3 * ENTRY + 2000
+
+
+def test_a_use_is_recorded_once_per_process(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clip = load_clip(write_tone(tmp_path / "a.wav", 440), RATE, 1)
+    meta = Path(clip.cache_file or "").with_suffix(".json")
+    _used(clip.cache_file, 1_000)
+    _new_process(monkeypatch)
+    load_clip(tmp_path / "a.wav", RATE, 1)
+    assert meta.stat().st_mtime > 1_000_000  # touched: works where atime is not kept
+    _used(clip.cache_file, 1_000)
+    clear_memory_cache()  # same process, so the use is already recorded: no more writes
+    load_clip(tmp_path / "a.wav", RATE, 1)
+    assert meta.stat().st_mtime == 1_000
+
+
+def test_an_entry_bigger_than_the_limit_is_kept_until_the_next_write(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOUNDSCAPE_CACHE_MAX", "1kB")
+    a = load_clip(write_tone(tmp_path / "a.wav", 440), RATE, 1)
+    assert entries(cache_dir) == [Path(a.cache_file or "")]
+    b = load_clip(write_tone(tmp_path / "b.wav", 660), RATE, 1)
+    assert entries(cache_dir) == [Path(b.cache_file or "")]
+
+
+def test_a_mapped_clip_stays_valid_after_its_entry_is_evicted_or_cleared(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SOUNDSCAPE_CACHE_MAX", str(ENTRY + 1000))  # one entry fits
+    a = load_clip(write_tone(tmp_path / "a.wav", 440), RATE, 1)
+    _new_process(monkeypatch)
+    mapped = load_clip(tmp_path / "a.wav", RATE, 1).samples  # mapped from the entry
+    assert isinstance(mapped.base, np.memmap)
+    load_clip(write_tone(tmp_path / "b.wav", 660), RATE, 1)  # evicts a
+    assert not Path(a.cache_file or "").exists()
+    assert np.array_equal(mapped, expected(tmp_path / "a.wav"))
+
+    b = load_clip(tmp_path / "b.wav", RATE, 1).samples
+    size = total_size(cache_dir)  # b's two files (the lock file is empty)
+    assert size > ENTRY
+    assert cache_mod.DiskCache(cache_dir).clear() == (1, size)
+    assert entries(cache_dir) == []
+    assert np.array_equal(b, expected(tmp_path / "b.wav"))
+    assert np.array_equal(mapped, expected(tmp_path / "a.wav"))
+
+
+def test_eviction_leaves_an_entry_another_process_is_writing(
+    cache_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    a = load_clip(write_tone(tmp_path / "a.wav", 440), RATE, 1)
+    b = load_clip(write_tone(tmp_path / "b.wav", 660), RATE, 1)
+    _used(a.cache_file, 1_000)  # a is the least recently used...
+    _used(b.cache_file, 2_000)
+    monkeypatch.setenv("SOUNDSCAPE_CACHE_MAX", str(2 * ENTRY + 2000))
+    stem = Path(a.cache_file or "").stem
+    holder = _hold_lock(cache_dir / "clips-v1" / ".lock", cache_mod._slot(stem))
+    try:  # ...but another process holds its lock (it is rebuilding it)
+        c = load_clip(write_tone(tmp_path / "c.wav", 880), RATE, 1)
+    finally:
+        holder.communicate("")
+    assert entries(cache_dir) == sorted(Path(x.cache_file or "") for x in (a, c))
+
+
+# ---------------------------------------------------------------- one lock file
+
+
+def test_the_cache_has_one_lock_file_and_removes_older_versions_ones(
+    cache_dir: Path, tmp_path: Path
+) -> None:
+    d = cache_dir / "clips-v1"
+    d.mkdir(parents=True)
+    old = [d / "0123-4567.lock", d / "89ab-cdef.lock"]  # what earlier versions left
+    for f in old:
+        f.touch()
+    for i, freq in enumerate((220, 330, 440)):
+        load_clip(write_tone(tmp_path / f"{i}.wav", freq), RATE, 1)
+        load_clip(tmp_path / f"{i}.wav", RATE, 2)
+    names = sorted(p.name for p in d.iterdir())
+    assert [n for n in names if "lock" in n] == [".lock"]
+    assert len(names) == 1 + 6 * 2  # the lock, and six entries of two files each
+
+
+# ---------------------------------------------------------------- the user's home
+
+
+def test_the_test_suite_never_writes_the_users_cache(tmp_path: Path, write_scene: Any) -> None:
+    """conftest.py points every test, and every process it starts, at a throwaway folder."""
+    scene = write_scene(
+        """
+        version: 1
+        layers: {bed: {source: builtin:room-tone}}
+        states: {idle: {}}
+        """
+    )
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != "XDG_CACHE_HOME"}
+    env["HOME"] = str(home)
+    out = tmp_path / "out.wav"
+    res = subprocess.run(
+        [sys.executable, "-m", "soundscape", "render", str(scene), "-o", str(out),
+         "--duration", "1s"],
+        capture_output=True, text=True, env=env, check=False, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert out.is_file()
+    assert not (home / ".cache").exists()
+    session = Path(os.environ["SOUNDSCAPE_CACHE_DIR"])
+    assert session.is_relative_to(tmp_path.parent.parent)  # pytest's own temporary folder
+    from soundscape.scene.sources import builtin_catalog
+
+    room_tone = cache_mod.SourceId.of(builtin_catalog()["room-tone"])
+    assert cache_mod.DiskCache(session).entry(room_tone, RATE, 1).is_file()  # cached there

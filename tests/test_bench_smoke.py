@@ -158,3 +158,26 @@ async def test_play_latency_hears_each_play(system: str) -> None:
     r = await play_latency.measure(cfg)
     assert r["file"]["n"] == 1 and r["stream"]["n"] == 1 and r["missed"] == 0
     assert r["file"]["min"] > 0 and r["stream"]["min"] > 0  # heard after, never before
+
+
+def test_a_bench_run_caches_in_a_folder_of_its_own_that_it_removes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import os
+
+    outside = os.environ["SOUNDSCAPE_CACHE_DIR"]  # the test session's (see conftest.py)
+    with common.private_cache():
+        mine = os.environ["SOUNDSCAPE_CACHE_DIR"]
+        assert mine != outside and Path(mine).is_dir()
+        Path(mine, "clips-v1").mkdir()  # as if clips had been decoded
+        with common.private_cache():  # a part inside `python -m bench all`: the same folder
+            assert os.environ["SOUNDSCAPE_CACHE_DIR"] == mine
+    assert not Path(mine).exists()
+    assert os.environ["SOUNDSCAPE_CACHE_DIR"] == outside
+    # A worker keeps the folder its parent chose (memory.py gives workers their own).
+    with common.private_cache(worker=True):
+        assert os.environ["SOUNDSCAPE_CACHE_DIR"] == outside
+    monkeypatch.delenv("SOUNDSCAPE_CACHE_DIR")
+    with common.private_cache(worker=True):  # started by hand: never the user's cache
+        assert "SOUNDSCAPE_CACHE_DIR" in os.environ
+    assert "SOUNDSCAPE_CACHE_DIR" not in os.environ

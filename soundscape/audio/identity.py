@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import logging
 import os
+import re
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -18,7 +20,15 @@ DECODER_VERSION = 2
 """Bump when decoding changes what samples a file gives: cached clips are then decoded again."""
 
 ENV = "SOUNDSCAPE_CACHE_DIR"
+MAX_ENV = "SOUNDSCAPE_CACHE_MAX"
+DEFAULT_MAX_BYTES = 1 << 30
+"""1 GiB: every built-in clip at 48 kHz mono takes 48 MB (stereo twice that), so several
+scenes' own long beds fit in several formats, while a cache cannot quietly fill a disk."""
 _OFF = {"off", "none", "no", "false", "0"}
+_UNLIMITED = {"off", "none", "unlimited", "no", "false", "0"}
+_UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
+_SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(i?)(b?)\s*", re.IGNORECASE)
+_warned_max: set[str] = set()
 _EDGE = 65536  # bytes hashed at each end of a source file
 
 
@@ -40,6 +50,43 @@ def cache_root() -> Path | None:
         return Path.home() / ".cache" / "soundscape"
     except (RuntimeError, KeyError):  # no $HOME and no passwd entry (some containers)
         return None
+
+
+def parse_size(text: str) -> int | None:
+    """Bytes in ``text`` such as ``500MB``, ``2GiB``, ``1.5g`` or ``123456``; ``None`` for
+    no limit (``0``, ``off``, ``unlimited``).
+
+    ``k``/``M``/``G``/``T`` (with or without ``B``) are powers of 1000, ``KiB``/``MiB``/
+    ``GiB``/``TiB`` powers of 1024; case does not matter. Raises `ValueError` otherwise.
+    """
+    t = text.strip().lower()
+    if t in _UNLIMITED:
+        return None
+    m = _SIZE.fullmatch(t)
+    if m is None or (m.group(3) and not m.group(2)):
+        raise ValueError(f"'{text}' is not a size like 500MB, 2GiB or off")
+    number, unit, binary = float(m.group(1)), m.group(2), m.group(3)
+    scale = 1024 ** "bkmgt".index(unit) if binary else _UNITS[unit]
+    n = int(number * scale)
+    return n if n > 0 else None
+
+
+def cache_limit() -> int | None:
+    """The most bytes of decoded clips to keep, from ``$SOUNDSCAPE_CACHE_MAX`` (default 1 GiB);
+    ``None`` for no limit. A value that is not a size is warned about once and the default used.
+    """
+    raw = os.environ.get(MAX_ENV)
+    if raw is None or not raw.strip():
+        return DEFAULT_MAX_BYTES
+    try:
+        return parse_size(raw)
+    except ValueError as e:
+        if raw not in _warned_max:
+            _warned_max.add(raw)
+            logging.getLogger("soundscape").warning(
+                "%s: %s; using the default of 1 GiB", MAX_ENV, e
+            )
+        return DEFAULT_MAX_BYTES
 
 
 @dataclass(frozen=True)

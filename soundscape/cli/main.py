@@ -28,6 +28,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "new": ("soundscape.cli.new", "scaffold a new, commented scene file"),
     "preview": ("soundscape.cli.preview", "preview a scene live in the browser"),
+    "cache": (
+        "soundscape.cli.cache",
+        "warm, show or clear the decoded-clip cache (e.g. in an image build)",
+    ),
 }
 
 

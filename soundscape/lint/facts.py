@@ -44,6 +44,11 @@ def _key(file: Path, kind: str, trim: tuple[float, float | None]) -> dict[str, A
     }
 
 
+def folder(root: Path) -> Path:
+    """Where the records live under the cache directory ``root``."""
+    return root / _SUBDIR
+
+
 def _path(root: Path, key: dict[str, Any]) -> Path:
     return root / _SUBDIR / f"{digest(key['source'], key['kind'], key['trim'])}.json"
 
