@@ -114,7 +114,7 @@ def played_variants(ctx: Context, p: _Plays) -> list[tuple[float, SourceRef]]:
     return [
         (sound.gain * v.gain, _ref(ctx, (), v.source, v.trim))
         for v in sound.pool()
-        if allowed(ctx, v.source)
+        if v.weight > 0 and allowed(ctx, v.source)  # weight 0: never played
     ]
 
 
