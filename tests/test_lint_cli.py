@@ -54,10 +54,11 @@ def test_text_output_shows_position_source_caret_hint_and_count(write_scene, cap
     code, out, _ = run(capsys, path, "--no-assets")
     assert code == 0  # a warning alone does not fail the run
     assert out == (
-        f"{path}:3:3: info: sound 'spare' is defined but never played [SC503]\n"
+        f"{path}:3:3: info: sound 'spare' is defined but the scene never plays it [SC503]\n"
         "  3 |   spare: builtin:hold-music\n"
         "    |   ^~~~~\n"
-        "  hint: play it from a layer, cue or scatter, or remove it\n"
+        "  hint: play it from a layer, cue or scatter, or remove it; if your code plays it "
+        '(`scape.play("spare")`), mark it `from_code: true`\n'
         f"{path}:6:31: warning: event 'tool.started' has no field 'name', so this transition "
         "never fires [SC205]\n"
         "  6 |   - {on: tool.started, when: {name: lookup}, to: busy}\n"

@@ -632,9 +632,30 @@ def test_unused_sound_is_info_and_ignores_included_libraries(
     diags = lint(path, assets=False)
     d = one(diags, "SC503")
     assert (d.pos.line, d.pos.col, d.severity) == (5, 3, "info")
-    assert d.message == "sound 'spare' is defined but never played"
+    assert d.message == "sound 'spare' is defined but the scene never plays it"
     # The fragment linted on its own plays nothing: it is a library, not a scene.
     assert at(lint(path.parent / "library.yaml", assets=False), "SC503") == []
+
+
+def test_a_sound_played_from_code_is_marked_so_and_not_reported(write_scene: WriteScene):
+    text = """
+        version: 1
+        sounds:
+          office: builtin:office-ambience
+          ding: {source: builtin:chime%s}
+        layers:
+          room: office
+        """
+    d = one(lint(write_scene(text % ""), assets=False), "SC503")
+    assert d.message == "sound 'ding' is defined but the scene never plays it"
+    assert d.hint == (
+        "play it from a layer, cue or scatter, or remove it; if your code plays it "
+        '(`scape.play("ding")`), mark it `from_code: true`'
+    )
+    marked = write_scene(text % ", from_code: true", "marked.yaml")
+    assert lint(marked, assets=False) == []
+    # The mark is part of the language: the loader accepts it, and it changes no sound.
+    assert load(marked).sounds["ding"].from_code is True
 
 
 # --- suppression comments -------------------------------------------------------------

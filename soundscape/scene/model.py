@@ -254,6 +254,11 @@ class Sound(_Model):
     silence: Probability = Field(
         0.0, description="Chance that nothing plays when the sound starts."
     )
+    from_code: bool = Field(
+        False,
+        description="Played from your agent's code (scape.play(name)), not by the scene: "
+        "the linter does not report it as unused.",
+    )
 
     @model_validator(mode="before")
     @classmethod
