@@ -235,6 +235,7 @@ def _escaping_scene(root: Path, outside: Path) -> Path:
         "  link: link.wav\n"
         "  pipe: pipelink.wav\n"
         "  hop: hop/x.wav\n"
+        "  back: hop/../passwd\n"  # `..` after a link: the link's parent, outside
         "layers:\n"
         "  a: {sound: dots}\n"
         "  b: {sound: deep}\n"
@@ -242,6 +243,7 @@ def _escaping_scene(root: Path, outside: Path) -> Path:
         "  d: {sound: link}\n"
         "  e: {sound: pipe}\n"
         "  f: {sound: hop}\n"
+        "  i: {sound: back}\n"
         "  g: {source: ok.wav}\n"
         f"  h: {{source: {up}/pipe.wav}}\n",
         "utf-8",
@@ -257,7 +259,7 @@ def test_lint_untrusted_opens_nothing_outside_the_roots(trap, capsys):
     assert touched == []
     assert code == 1
     codes = [line.rsplit("[", 1)[1].rstrip("]") for line in out.splitlines() if ": error: " in line]
-    assert codes == ["SC601"] * 7, out  # one per escaping source, nothing sniffed or decoded
+    assert codes == ["SC601"] * 8, out  # one per escaping source, nothing sniffed or decoded
 
 
 def test_loading_untrusted_opens_nothing_outside_the_roots(trap):
@@ -268,10 +270,10 @@ def test_loading_untrusted_opens_nothing_outside_the_roots(trap):
     with pytest.raises(SceneError) as ei:
         soundscape.load(path, trusted=False, asset_roots=[root])
     assert touched == []
-    assert [d.code for d in ei.value.diagnostics] == ["SC601"] * 7
+    assert [d.code for d in ei.value.diagnostics] == ["SC601"] * 8
     # The clip loader re-checks at open time, again without following the link out.
     loader = Policy.untrusted([root]).loader()
-    for name in ("link.wav", "pipelink.wav", "hop/x.wav"):
+    for name in ("link.wav", "pipelink.wav", "hop/x.wav", "hop/../passwd"):
         with pytest.raises(AssetError, match="outside the allowed asset roots"):
             loader(root / name, 48000, 1)
     assert touched == []

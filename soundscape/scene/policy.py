@@ -68,7 +68,9 @@ class Policy:
         path so far is inside a root; the folders above a root need no look (the roots are
         resolved, so they are real folders), and any other step out ends the walk.
         """
-        todo = list(reversed(Path(os.path.abspath(path)).parts))
+        # Not abspath/normpath: folding `link/..` by name would skip the link it climbs out of.
+        path = path if path.is_absolute() else Path.cwd() / path
+        todo = list(reversed(path.parts))
         cur = Path(todo.pop())  # the anchor, "/"
         links = 0
         missing = False  # past a component that does not exist: the rest is only names
@@ -163,8 +165,7 @@ def _is_builtin_file(path: Path) -> bool:
     from .sources import builtin_catalog
 
     # By name only: resolving `path` could follow a scene's symlink out of the roots.
-    named = Path(os.path.abspath(path))
-    return any(named in (p, p.resolve()) for p in builtin_catalog().values())
+    return any(path in (p, p.resolve()) for p in builtin_catalog().values())
 
 
 _MAX_LINKS = 40
