@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ._lazy import lazy_attributes
+from ._lazy import lazy_attributes, lazy_dir
 from .errors import AssetError, Diagnostic, SceneError, SoundscapeError
 
 __version__ = "0.1.0"
@@ -33,16 +33,15 @@ __all__ = [
 ]
 
 # Imported on first use: `soundscape --help` must not import livekit-agents.
-__getattr__ = lazy_attributes(
-    __name__,
-    {
-        "Soundscape": ".runtime",
-        "LiveOptions": ".runtime",
-        "PlayHandle": ".runtime",
-        "prewarm": ".runtime",
-        "from_background_audio": ".compat",
-    },
-)
+_LAZY = {
+    "Soundscape": ".runtime",
+    "LiveOptions": ".runtime",
+    "PlayHandle": ".runtime",
+    "prewarm": ".runtime",
+    "from_background_audio": ".compat",
+}
+__getattr__ = lazy_attributes(__name__, _LAZY)
+__dir__ = lazy_dir(__name__, _LAZY)
 
 
 def load(path: Any, **options: Any) -> Soundscape:

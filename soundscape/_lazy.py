@@ -20,3 +20,15 @@ def lazy_attributes(package: str, where: dict[str, str]) -> Callable[[str], Any]
         return value
 
     return __getattr__
+
+
+def lazy_dir(package: str, where: dict[str, str]) -> Callable[[], list[str]]:
+    """A module ``__dir__`` for ``package``: its globals, ``__all__`` and the lazy names of
+    ``where`` — so ``dir()`` and tab completion list names not imported yet, without
+    importing them."""
+
+    def __dir__() -> list[str]:
+        mod = sys.modules[package]
+        return sorted({*vars(mod), *getattr(mod, "__all__", ()), *where})
+
+    return __dir__

@@ -1,7 +1,8 @@
 """Scripted timelines: timestamped events that drive a scene offline (`soundscape render`).
 
 A timeline file is a list of ``{at: 1.5s, event: agent.thinking}`` entries (optionally with
-``fields: {tool: lookup}``), or a mapping with ``duration`` and ``events``. Without a file,
+``fields: {tool: lookup}``), or a mapping with ``duration`` and ``events``; the format is
+documented in docs/authoring.md (a test parses its example). Without a file,
 `default_timeline` scripts an ordinary conversation so any scene renders out of the box.
 """
 
@@ -81,7 +82,7 @@ def load_timeline(path: Path, scene: Scene | None = None) -> Timeline:
         cues.append(Cue(entry.at, name, dict(entry.fields)))
     if diags:
         raise SceneError(diags)
-    cues.sort()
+    cues.sort(key=lambda c: c.at)  # stable: events at the same time keep the order written
     end = cues[-1].at + 3.0 if cues else 10.0
     return Timeline(tuple(cues), parsed.duration or end, path.name)
 

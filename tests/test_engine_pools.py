@@ -161,3 +161,60 @@ def test_sound_gain_and_variant_gain_multiply() -> None:
     eng = scene_engine(scene, {"d.wav": dc(0.8, 0.5)})
     eng.play("s", gain=0.5)
     assert eng.render(4800)[1000, 0] == pytest.approx(0.8 * 0.125, abs=1e-6)
+
+
+# --- weight 0: never ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "extra",
+    ["", "\n        avoid_repeat: 1", "\n        avoid_repeat: 2", "\n        pick: shuffle",
+     "\n        pick: sequence"],
+)  # fmt: skip
+def test_a_variant_of_weight_zero_is_never_picked(extra: str) -> None:
+    pool = "variants: [v0.wav, {source: v1.wav, weight: 0}, {source: v2.wav, weight: 3}]" + extra
+    picks = _picks(pool, 400, seed=13)
+    assert "v1.wav" not in picks
+    assert set(picks) == {"v0.wav", "v2.wav"}
+
+
+def test_a_variant_of_weight_zero_is_never_heard() -> None:
+    ev: list = []
+    pool = "variants: [v0.wav, {source: v1.wav, weight: 0}]\n        avoid_repeat: 1"
+    eng = scene_engine(_scene(pool), CLIPS, events=ev, seed=2)
+    for _ in range(60):
+        eng.play("pool")
+        out = eng.render(2400)
+        assert tone_level(out[240:2160], FREQS["v1.wav"]) < 1e-3
+        assert tone_level(out[240:2160], FREQS["v0.wav"]) > 0.1
+
+
+def test_a_pool_whose_weights_are_all_zero_stays_silent() -> None:
+    scene = """
+    version: 1
+    master: {max_voices: 256}
+    sounds:
+      none:
+        variants: [{source: v0.wav, weight: 0}, {source: v1.wav, weight: 0}]
+      shuffled:
+        variants: [{source: v2.wav, weight: 0}]
+        pick: shuffle
+    layers:
+      bed: {sound: none}
+    states:
+      idle:
+        cues: [{sound: shuffled, loop: true}]
+    scatter:
+      drops: {sound: none, interval: [50ms, 100ms]}
+    """
+    ev: list = []
+    eng = scene_engine(scene, CLIPS, events=ev, seed=4)
+    h = eng.play("none")
+    out = eng.render(R)
+    assert onset(out) is None  # nothing at all: the layer, the cue, scatter, play()
+    assert not eng.is_active(h)
+    assert not [e for e in ev if e.kind == "voice.start"]
+    silent = Counter(e.data["kind"] for e in ev if e.kind == "voice.silent")
+    assert silent["cue"] == 1 and silent["play"] == 1  # the layer's came before `events`
+    assert eng.active_voices == 0
+    assert silent["scatter"] >= 5

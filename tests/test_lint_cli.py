@@ -54,10 +54,11 @@ def test_text_output_shows_position_source_caret_hint_and_count(write_scene, cap
     code, out, _ = run(capsys, path, "--no-assets")
     assert code == 0  # a warning alone does not fail the run
     assert out == (
-        f"{path}:3:3: info: sound 'spare' is defined but never played [SC503]\n"
+        f"{path}:3:3: info: sound 'spare' is defined but the scene never plays it [SC503]\n"
         "  3 |   spare: builtin:hold-music\n"
         "    |   ^~~~~\n"
-        "  hint: play it from a layer, cue or scatter, or remove it\n"
+        "  hint: play it from a layer, cue or scatter, or remove it; if your code plays it "
+        '(`scape.play("spare")`), mark it `from_code: true`\n'
         f"{path}:6:31: warning: event 'tool.started' has no field 'name', so this transition "
         "never fires [SC205]\n"
         "  6 |   - {on: tool.started, when: {name: lookup}, to: busy}\n"
@@ -345,3 +346,103 @@ def test_many_files_are_linted_in_workers_with_the_same_report(tmp_path: Path):
     one, many = lint("-j", "1"), lint("-j", "2")
     assert many.stdout == one.stdout and many.returncode == one.returncode == 1
     assert "broken.yaml:4:17: error" in many.stdout and "49 files checked" in many.stdout
+
+
+# --- folders: only files that look like scenes --------------------------------------
+
+LIVEKIT_YAML = """
+port: 7880
+rtc:
+  tcp_port: 7881
+  port_range_start: 50000
+  port_range_end: 60000
+keys:
+  devkey: secret
+logging:
+  level: info
+"""
+COMPOSE_YAML = """
+version: "3.8"
+name: stack
+include: [other.yml]
+services:
+  livekit:
+    image: livekit/livekit-server
+volumes: {data: {}}
+"""
+
+
+def test_a_folder_lints_its_scenes_and_skips_other_yaml(write_scene, tmp_path, capsys):
+    scene = write_scene(WARN_SCENE, "scenes/front.yaml")
+    write_scene(LIVEKIT_YAML, "livekit.yaml")
+    write_scene(COMPOSE_YAML, "docker-compose.yml")
+    write_scene(".github/x: 1\n", "ci/workflow.yml")
+    code, out, _ = run(capsys, tmp_path, "--no-assets")
+    assert code == 0
+    assert out.count("[SC") == 2 and "SC101" not in out  # only the scene's own findings
+    assert str(scene.relative_to(tmp_path)) in out or str(scene) in out
+    assert out.splitlines()[-1] == (
+        "1 file checked: 1 warning, 1 info (3 YAML files skipped: not scenes)."
+    )
+    _, out, _ = run(capsys, tmp_path, "--no-assets", "--format", "json")
+    data = json.loads(out)
+    assert data["files"] == [str(scene)]
+    assert data["skipped"] == [
+        str(tmp_path / "ci/workflow.yml"),
+        str(tmp_path / "docker-compose.yml"),
+        str(tmp_path / "livekit.yaml"),
+    ]
+
+
+def test_a_yaml_file_named_on_the_command_line_is_always_linted(write_scene, tmp_path, capsys):
+    path = write_scene(LIVEKIT_YAML, "livekit.yaml")
+    code, out, _ = run(capsys, path, "--no-assets")
+    assert code == 1
+    assert f"{path}:1:1: error: unknown key 'port' [SC101]" in out
+    # --all-yaml does the same for every YAML file in a folder.
+    code, out, _ = run(capsys, tmp_path, "--no-assets", "--all-yaml")
+    assert code == 1 and "unknown key 'port' [SC101]" in out
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 1\nextends: office.yaml\n",
+        "# yaml-language-server: $schema=../docs/scene.schema.json\nlayer: {}\n",
+        "\ufeff# a scene\nversion: 2\nsounds: {}\nlayer: {}\n",  # broken, but clearly a scene
+        "'version': 1\n\"states\": {idle: {}}\n",
+        "version: 1\nlayer:\n  room: builtin:office-ambience\n",  # a typo is still a scene
+    ],
+)
+def test_what_looks_like_a_scene(text):
+    from soundscape.lint.runner import looks_like_scene
+
+    assert looks_like_scene(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        LIVEKIT_YAML,
+        COMPOSE_YAML,
+        "version: 1\n",  # nothing of a scene in it
+        "version: 1\nformatters: {}\nhandlers: {}\nloggers: {}\nroot: {level: INFO}\n",
+        "# yaml-language-server: $schema=https://json.schemastore.org/github-workflow.json\non: push\n",
+        "jobs:\n  layers: 1\nversion: 2\n",  # `layers` is not at the top level
+        "- version: 1\n- layers: {}\n",
+    ],
+)
+def test_what_does_not_look_like_a_scene(text):
+    from soundscape.lint.runner import looks_like_scene
+
+    assert not looks_like_scene(text)
+
+
+def test_a_folder_with_yaml_but_no_scenes_says_so(write_scene, tmp_path, capsys):
+    write_scene(LIVEKIT_YAML, "livekit.yaml")
+    code, _, err = run(capsys, tmp_path)
+    assert code == 2
+    assert err == (
+        f"soundscape lint: error: no scene files in {tmp_path} (1 YAML file skipped: it does "
+        "not look like a scene; name it on the command line or pass --all-yaml to lint it)\n"
+    )

@@ -576,6 +576,37 @@ def test_silence_dominating_a_pool(write_scene: WriteScene):
     assert "likeliest variant plays (23%)" in many.message
 
 
+def test_a_pool_with_every_weight_zero_never_plays(write_scene: WriteScene):
+    path = write_scene(
+        """
+        version: 1
+        sounds:
+          off:
+            variants: [{source: builtin:chime, weight: 0}, {source: builtin:error, weight: 0}]
+          one-off: {variants: [{source: builtin:chime, weight: 0}], pick: shuffle}
+          fine:
+            variants: [builtin:chime, {source: builtin:error, weight: 0}]
+            pick: shuffle
+            silence: 50%
+        layers:
+          bed: off
+        states:
+          idle: {cues: [one-off, fine]}
+        """
+    )
+    diags = lint(path, assets=False)
+    assert at(diags, "SC502") == [(3, 3), (5, 3), (9, 14)]
+    off, one_off, fine = (d for d in diags if d.code == "SC502")
+    assert off.severity == "warning"
+    assert off.message == (
+        "sound 'off' never plays: every variant has weight 0, so whatever plays it is silent"
+    )
+    assert "weight above 0" in (off.hint or "")
+    assert "one-off" in one_off.message and "never plays" in one_off.message
+    # Shuffling one playable variant: it plays every time it is not silent.
+    assert "silent 50% of the times it starts" in fine.message
+
+
 def test_unused_sound_is_info_and_ignores_included_libraries(
     write_scene: WriteScene,
 ):
@@ -601,9 +632,30 @@ def test_unused_sound_is_info_and_ignores_included_libraries(
     diags = lint(path, assets=False)
     d = one(diags, "SC503")
     assert (d.pos.line, d.pos.col, d.severity) == (5, 3, "info")
-    assert d.message == "sound 'spare' is defined but never played"
+    assert d.message == "sound 'spare' is defined but the scene never plays it"
     # The fragment linted on its own plays nothing: it is a library, not a scene.
     assert at(lint(path.parent / "library.yaml", assets=False), "SC503") == []
+
+
+def test_a_sound_played_from_code_is_marked_so_and_not_reported(write_scene: WriteScene):
+    text = """
+        version: 1
+        sounds:
+          office: builtin:office-ambience
+          ding: {source: builtin:chime%s}
+        layers:
+          room: office
+        """
+    d = one(lint(write_scene(text % ""), assets=False), "SC503")
+    assert d.message == "sound 'ding' is defined but the scene never plays it"
+    assert d.hint == (
+        "play it from a layer, cue or scatter, or remove it; if your code plays it "
+        '(`scape.play("ding")`), mark it `from_code: true`'
+    )
+    marked = write_scene(text % ", from_code: true", "marked.yaml")
+    assert lint(marked, assets=False) == []
+    # The mark is part of the language: the loader accepts it, and it changes no sound.
+    assert load(marked).sounds["ding"].from_code is True
 
 
 # --- suppression comments -------------------------------------------------------------

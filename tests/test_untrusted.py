@@ -60,8 +60,8 @@ def test_a_file_inside_the_roots_and_builtins_are_fine(roots):
 @pytest.mark.parametrize(
     ("source", "fragment"),
     [
-        ("../secret.wav", "climbs out with '..'"),
-        ("sounds/../../secret.wav", "climbs out with '..'"),
+        ("../secret.wav", "climbs out of the allowed asset roots with '..'"),
+        ("sounds/../../secret.wav", "climbs out of the allowed asset roots with '..'"),
         ("/etc/passwd", "absolute paths are not allowed"),
         ("~/x.wav", "absolute paths are not allowed"),
     ],
@@ -77,7 +77,7 @@ def test_symlink_escape_is_refused_at_load_and_at_open(roots):
     root, secret = roots
     (root / "sounds" / "link.wav").symlink_to(secret)
     d = diag(scene_at(root, "sounds/link.wav"), Policy.untrusted([root]))
-    assert "escapes through a symlink" in d.message
+    assert "leads out of the allowed asset roots through a symlink" in d.message
     # A file swapped for a symlink after the scene loaded is still refused when opened.
     loader = Policy.untrusted([root]).loader()
     with pytest.raises(AssetError, match="outside the allowed asset roots"):
@@ -178,3 +178,157 @@ async def test_the_runtime_loads_and_plays_under_the_untrusted_policy(roots, tmp
         assert scape2.running
     finally:
         await scape2.aclose()
+
+
+# --- nothing outside the roots is touched --------------------------------------------
+
+
+@pytest.fixture
+def trap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path, list[str]]:
+    """An asset root, and beside it a folder the scene must not touch: any open, stat,
+    lstat or readlink of a path under it is recorded. Its ``pipe.wav`` is a FIFO, so an
+    open that slipped past the recorder would block (and fail the run) rather than pass."""
+    import builtins
+    import io
+
+    import av
+
+    root = tmp_path / "tenant"
+    tone(root / "ok.wav")
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "passwd").write_text("root:x:0:0::/root:/bin/sh\n", "utf-8")
+    os.mkfifo(outside / "pipe.wav")
+    (outside / "dir").mkdir()
+    (outside / "dir" / "base.yaml").write_text("version: 1\n", "utf-8")
+    (root / "link.wav").symlink_to(outside / "passwd")
+    (root / "pipelink.wav").symlink_to(outside / "pipe.wav")
+    (root / "hop").symlink_to(outside / "dir")  # a folder link: `hop/x.wav` leaves the root
+    touched: list[str] = []
+
+    def spy(fn):
+        def wrapper(path, *args, **kwargs):
+            if isinstance(path, (str, os.PathLike)) and str(os.fspath(path)).startswith(
+                str(outside)
+            ):
+                touched.append(f"{fn.__name__}({os.fspath(path)})")
+                raise PermissionError(13, "touched outside the roots", str(path))
+            return fn(path, *args, **kwargs)
+
+        return wrapper
+
+    for mod, name in [(os, "open"), (os, "stat"), (os, "lstat"), (os, "readlink"),
+                      (builtins, "open"), (io, "open"), (av, "open")]:  # fmt: skip
+        monkeypatch.setattr(mod, name, spy(getattr(mod, name)))
+    return root, outside, touched
+
+
+def _escaping_scene(root: Path, outside: Path) -> Path:
+    up = os.path.relpath(outside, root)  # ../outside
+    path = root / "scene.yaml"
+    path.write_text(
+        "version: 1\n"
+        "sounds:\n"
+        f"  dots: {up}/passwd\n"
+        f"  deep: ok.wav/../../../../../../../..{outside}/pipe.wav\n"
+        f"  absolute: {outside}/passwd\n"
+        "  link: link.wav\n"
+        "  pipe: pipelink.wav\n"
+        "  hop: hop/x.wav\n"
+        "  back: hop/../passwd\n"  # `..` after a link: the link's parent, outside
+        "layers:\n"
+        "  a: {sound: dots}\n"
+        "  b: {sound: deep}\n"
+        "  c: {sound: absolute}\n"
+        "  d: {sound: link}\n"
+        "  e: {sound: pipe}\n"
+        "  f: {sound: hop}\n"
+        "  i: {sound: back}\n"
+        "  g: {source: ok.wav}\n"
+        f"  h: {{source: {up}/pipe.wav}}\n",
+        "utf-8",
+    )
+    return path
+
+
+def test_lint_untrusted_opens_nothing_outside_the_roots(trap, capsys):
+    root, outside, touched = trap
+    path = _escaping_scene(root, outside)
+    code = main(["lint", "--untrusted", "--asset-root", str(root), "-j", "1", str(path)])
+    out = capsys.readouterr().out
+    assert touched == []
+    assert code == 1
+    codes = [line.rsplit("[", 1)[1].rstrip("]") for line in out.splitlines() if ": error: " in line]
+    assert codes == ["SC601"] * 8, out  # one per escaping source, nothing sniffed or decoded
+
+
+def test_loading_untrusted_opens_nothing_outside_the_roots(trap):
+    import soundscape
+
+    root, outside, touched = trap
+    path = _escaping_scene(root, outside)
+    with pytest.raises(SceneError) as ei:
+        soundscape.load(path, trusted=False, asset_roots=[root])
+    assert touched == []
+    assert [d.code for d in ei.value.diagnostics] == ["SC601"] * 8
+    # The clip loader re-checks at open time, again without following the link out.
+    loader = Policy.untrusted([root]).loader()
+    for name in ("link.wav", "pipelink.wav", "hop/x.wav", "hop/../passwd"):
+        with pytest.raises(AssetError, match="outside the allowed asset roots"):
+            loader(root / name, 48000, 1)
+    assert touched == []
+    assert loader(root / "ok.wav", 48000, 1).frames == 9600
+
+
+def test_extends_through_a_symlink_out_of_the_roots_touches_nothing(trap):
+    root, _, touched = trap
+    path = root / "child.yaml"
+    path.write_text("version: 1\ninclude: [hop/base.yaml]\n", "utf-8")
+    d = diag(path, Policy.untrusted([root]))
+    assert touched == []
+    assert d.code == "SC004"
+    assert d.message == (
+        "an untrusted scene may only include files inside the asset roots; "
+        "'hop/base.yaml' is outside"
+    )
+
+
+@pytest.mark.parametrize(
+    ("source", "message"),
+    [
+        ("../secret.wav", "'../secret.wav' climbs out of the allowed asset roots with '..' ({root})"),
+        ("sounds/link.wav", "'sounds/link.wav' leads out of the allowed asset roots through a symlink ({root})"),
+    ],
+)  # fmt: skip
+def test_escape_messages_read_as_sentences(roots, source, message):
+    root, secret = roots
+    (root / "sounds" / "link.wav").symlink_to(secret)
+    d = diag(scene_at(root, source), Policy.untrusted([root]))
+    assert d.message == message.format(root=root.resolve())
+
+
+@pytest.mark.parametrize(("key", "verb"), [("extends", "extend"), ("include", "include")])
+def test_extends_and_include_messages_name_the_verb(roots, tmp_path, key, verb):
+    root, _ = roots
+    (tmp_path / "base.yaml").write_text("version: 1\n", "utf-8")
+    path = root / "child.yaml"
+    path.write_text(f"version: 1\n{key}: ../base.yaml\n", "utf-8")
+    assert diag(path, Policy.untrusted([root])).message == (
+        f"an untrusted scene may only {verb} files inside the asset roots; '../base.yaml' is outside"
+    )
+
+
+def test_symlinks_that_stay_inside_the_roots_are_fine(roots):
+    root, _ = roots
+    sounds = root / "sounds"
+    (sounds / "rel.wav").symlink_to("ok.wav")
+    (sounds / "abs.wav").symlink_to(sounds / "ok.wav")
+    (root / "alias").symlink_to(sounds)  # a folder link, followed by `..` back into it
+    (sounds / "loop.wav").symlink_to("loop.wav")
+    policy = Policy.untrusted([root])
+    real = (sounds / "ok.wav").resolve()
+    for name in ("sounds/rel.wav", "sounds/abs.wav", "alias/rel.wav", "alias/../sounds/ok.wav"):
+        assert policy.confined(root / name) == real, name
+        assert policy.source_problem(name, root) is None, name
+    assert policy.confined(root / "sounds" / "loop.wav") is None
+    assert policy.confined(root / "sounds" / "missing.wav") == root.resolve() / "sounds/missing.wav"

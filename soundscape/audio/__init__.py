@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .._lazy import lazy_attributes
+from .._lazy import lazy_attributes, lazy_dir
 
 if TYPE_CHECKING:
     from .clips import Clip, clear_memory_cache, load_clip
@@ -17,14 +17,13 @@ if TYPE_CHECKING:
 
 __all__ = ["Clip", "Limits", "cache_root", "clear_memory_cache", "decode_file", "load_clip"]
 
-__getattr__ = lazy_attributes(
-    __name__,
-    {
-        "Clip": ".clips",
-        "clear_memory_cache": ".clips",
-        "load_clip": ".clips",
-        "Limits": ".decode",
-        "decode_file": ".decode",
-        "cache_root": ".identity",
-    },
-)
+_LAZY = {
+    "Clip": ".clips",
+    "clear_memory_cache": ".clips",
+    "load_clip": ".clips",
+    "Limits": ".decode",
+    "decode_file": ".decode",
+    "cache_root": ".identity",
+}
+__getattr__ = lazy_attributes(__name__, _LAZY)
+__dir__ = lazy_dir(__name__, _LAZY)

@@ -21,7 +21,20 @@ def add_parser(p: argparse.ArgumentParser) -> None:
         "Silence one finding with a comment on its line or the line above: "
         "'# soundscape: disable=SC301'. Rules: docs/lint-rules.md."
     )
-    p.add_argument("paths", nargs="*", type=Path, metavar="PATH", help="scene files or folders")
+    p.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        metavar="PATH",
+        help="scene files (always linted) or folders: their *.yaml/*.yml files that look like "
+        "scenes (a top-level 'version:' with scene keys such as 'layers:' or 'sounds:', or the "
+        "scene.schema.json modeline); other YAML files are skipped and counted",
+    )
+    p.add_argument(
+        "--all-yaml",
+        action="store_true",
+        help="in folders, lint every *.yaml/*.yml file, scene-like or not",
+    )
     p.add_argument(
         "--format",
         choices=("text", "json", "github", "sarif"),
@@ -86,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.paths:
         return _usage("give at least one scene file or folder (e.g. `soundscape lint scenes/`)")
 
-    from ..lint.runner import LintOptions, find_scenes, rule_by_id
+    from ..lint.runner import LintOptions, rule_by_id, scan
 
     disabled: set[str] = set()
     for item in args.disable:
@@ -98,10 +111,18 @@ def run(args: argparse.Namespace) -> int:
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         return _usage("; ".join(f"'{p}' does not exist" for p in missing))
-    files = find_scenes(args.paths)
+    files, skipped = scan(args.paths, all_yaml=args.all_yaml)
     if not files:
         where = ", ".join(str(p) for p in args.paths)
-        return _usage(f"no *.yaml or *.yml scene files in {where}")
+        if not skipped:
+            return _usage(f"no *.yaml or *.yml scene files in {where}")
+        k = len(skipped)
+        return _usage(
+            f"no scene files in {where} ({k} YAML file{'s' if k != 1 else ''} skipped: "
+            f"{'they do' if k != 1 else 'it does'} not look like a scene; name "
+            f"{'them' if k != 1 else 'it'} on the command line or pass --all-yaml to lint "
+            f"{'them' if k != 1 else 'it'})"
+        )
 
     from ..lint import formats
     from ..lint.runner import lint_files
@@ -110,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
     policy = Policy.untrusted(args.asset_root) if args.untrusted else TRUSTED
     options = LintOptions(assets=not args.no_assets, disabled=disabled, policy=policy)
     diags = lint_files(files, options, jobs=args.jobs)  # None: as many as the cores
-    report = formats.Report([str(f) for f in files], diags)
+    report = formats.Report([str(f) for f in files], diags, skipped=[str(f) for f in skipped])
     out.write(formats.render(report, args.format, color=_color(args.color, out)))
     failing = {"error", "warning"} if args.strict else {"error"}
     return 1 if any(d.severity in failing for d in diags) else 0

@@ -11,9 +11,19 @@ from ..errors import AssetError, SceneError
 
 
 def add_parser(p: argparse.ArgumentParser) -> None:
+    p.epilog = (
+        "A timeline file is a YAML list of {at, event, fields} entries, or a mapping with "
+        "'duration' and 'events'; 'at' counts from the start (1.5s, 250ms), events at the "
+        "same time apply in the order written. Format and an example: docs/authoring.md, "
+        "'Script the conversation'."
+    )
     p.add_argument("scene", type=Path, help="the scene file")
     p.add_argument(
-        "--timeline", type=Path, help="events to play (default: a scripted conversation)"
+        "--timeline",
+        type=Path,
+        metavar="FILE",
+        help="a YAML list of events to play, e.g. '- {at: 1.5s, event: agent.thinking}' "
+        "(default: a scripted conversation); the format: docs/authoring.md",
     )
     p.add_argument("-o", "--output", type=Path, help="WAV to write (default: SCENE_NAME.wav)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")

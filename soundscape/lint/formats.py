@@ -34,6 +34,8 @@ class Report:
     diagnostics: list[Diagnostic]
     texts: dict[str, str] = field(default_factory=dict)
     """Known file contents, to show source lines (others are read from disk)."""
+    skipped: list[str] = field(default_factory=list)
+    """YAML files in the named folders that were not linted: they do not look like scenes."""
 
     def count(self, severity: str) -> int:
         return sum(1 for d in self.diagnostics if d.severity == severity)
@@ -110,11 +112,13 @@ def caret(src: str, col: int, paint: Callable[[str, str], str], style: str) -> s
 def summary(report: Report) -> str:
     n = len(report.files)
     files = f"{n} file{'s' if n != 1 else ''}"
+    k = len(report.skipped)
+    skipped = f" ({k} YAML file{'s' if k != 1 else ''} skipped: not scenes)" if k else ""
     counts = [(report.count(s), s) for s in _SEVERITIES]
     if not any(c for c, _ in counts):
-        return f"{files} checked: no problems found."
+        return f"{files} checked: no problems found{skipped}."
     parts = [f"{c} {s}{'s' if c != 1 else ''}" for c, s in counts if c]
-    return f"{files} checked: " + ", ".join(parts) + "."
+    return f"{files} checked: " + ", ".join(parts) + f"{skipped}."
 
 
 # --- json -------------------------------------------------------------------------
@@ -124,6 +128,7 @@ def to_json(report: Report) -> str:
     data = {
         "version": 1,
         "files": report.files,
+        "skipped": report.skipped,
         "summary": {s: report.count(s) for s in _SEVERITIES},
         "diagnostics": [
             {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
 import re
@@ -197,24 +198,70 @@ def _silenced(d: Diagnostic, lines: list[str]) -> bool:
     return False
 
 
-def find_scenes(paths: Iterable[Path]) -> list[Path]:
-    """Scene files named directly, and ``*.yaml``/``*.yml`` files inside named folders.
+_MODELINE_RE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=\S*scene\.schema\.json\s*$")
+# A key at the start of a line: the top level of a block mapping (quoted or plain).
+_TOP_KEY_RE = re.compile(
+    r"^(?:\"([^\"\n]*)\"|'([^'\n]*)'|([A-Za-z_][\w.-]*))[ \t]*:(?=[ \t]|$)", re.M
+)
+_GENERIC_KEYS = frozenset({"version", "name", "description"})  # other YAML files use them too
+_SCENE_KEYS = frozenset(Scene.model_fields) - _GENERIC_KEYS
+SNIFF_BYTES = 1_000_000
+"""How much of a file `looks_like_scene` reads (the loader refuses larger scenes anyway)."""
 
-    Hidden folders (``.git``, ``.venv``…) inside a named folder are skipped, and a file
-    named twice is linted once.
+
+def looks_like_scene(text: str) -> bool:
+    """Whether YAML text is a scene, by a look at its text (no parsing): the
+    ``# yaml-language-server: $schema=…scene.schema.json`` modeline in its first lines, or
+    a top-level ``version:`` with at least one scene key (``sounds``, ``layers``,
+    ``states``, ``transitions``, ``triggers``, ``scatter``, ``extends``, ``include``,
+    ``master``, ``initial``, ``follow_agent``, or a near miss such as ``layer``) and no
+    more other top-level keys than scene keys — so a docker-compose file's ``version`` and
+    ``include`` do not make it a scene.
+    """
+    text = text.removeprefix("\ufeff")
+    if any(_MODELINE_RE.match(line.strip()) for line in text.splitlines()[:10]):
+        return True
+    keys = {next(g for g in m.groups() if g is not None) for m in _TOP_KEY_RE.finditer(text)}
+    if "version" not in keys:
+        return False
+    keys -= _GENERIC_KEYS
+    # A near miss (`layer:`, `sound:`) counts: the linter is there to say "did you mean".
+    scene = sum(1 for k in keys if k in _SCENE_KEYS or _near_scene_key(k))
+    return scene > 0 and scene >= len(keys) - scene
+
+
+def _near_scene_key(key: str) -> bool:
+    return bool(difflib.get_close_matches(key, _SCENE_KEYS, n=1, cutoff=0.8))
+
+
+def _sniff(path: Path) -> bool:
+    try:
+        with path.open("rb") as f:
+            head = f.read(SNIFF_BYTES)
+    except OSError:
+        return True  # cannot tell: lint it, and SC003 says why it cannot be read
+    return looks_like_scene(head.decode("utf-8", errors="replace"))
+
+
+def scan(paths: Iterable[Path], *, all_yaml: bool = False) -> tuple[list[Path], list[Path]]:
+    """The files to lint, and the YAML files skipped in folders because they are not scenes.
+
+    A file named directly is always linted. Inside a named folder, the ``*.yaml``/``*.yml``
+    files that `looks_like_scene` accepts (every one with ``all_yaml``); hidden folders
+    (``.git``, ``.venv``…) are skipped, and a file named twice is linted once.
     """
     out: list[Path] = []
+    skipped: list[Path] = []
     for p in paths:
         if p.is_dir():
-            out.extend(
-                sorted(
-                    f
-                    for f in p.rglob("*")
-                    if f.suffix in SCENE_SUFFIXES
-                    and f.is_file()
-                    and not any(part.startswith(".") for part in f.relative_to(p).parts[:-1])
-                )
-            )
+            for f in sorted(
+                f
+                for f in p.rglob("*")
+                if f.suffix in SCENE_SUFFIXES
+                and f.is_file()
+                and not any(part.startswith(".") for part in f.relative_to(p).parts[:-1])
+            ):
+                (out if all_yaml or _sniff(f) else skipped).append(f)
         else:
             out.append(p)
     seen: set[Path] = set()
@@ -224,7 +271,13 @@ def find_scenes(paths: Iterable[Path]) -> list[Path]:
         if key not in seen:
             seen.add(key)
             unique.append(f)
-    return unique
+    rest = {f.resolve(): f for f in skipped if f.resolve() not in seen}
+    return unique, list(rest.values())
+
+
+def find_scenes(paths: Iterable[Path], *, all_yaml: bool = False) -> list[Path]:
+    """The files `scan` would lint."""
+    return scan(paths, all_yaml=all_yaml)[0]
 
 
 def rule_by_id(ident: str) -> Rule | None:

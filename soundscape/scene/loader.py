@@ -165,14 +165,18 @@ def _load_parent(
     fragment: bool,
 ) -> Merged:
     pos = doc.values.get(at, Pos(doc.file))
-    what = "included" if fragment else "extended"
-    target = (base_dir / rel).resolve()
-    if not policy.trusted and (Path(rel).is_absolute() or not policy.inside_roots(target)):
+    what, verb = ("included", "include") if fragment else ("extended", "extend")
+    # Untrusted: found without touching anything outside the roots (see `Policy.confined`).
+    confined = (
+        None if policy.trusted or Path(rel).is_absolute() else policy.confined(base_dir / rel)
+    )
+    target = (base_dir / rel).resolve() if policy.trusted else confined
+    if target is None:
         raise SceneError(
             [
                 Diagnostic(
                     pos,
-                    f"an untrusted scene may only {what[:-2]} files inside the asset roots; "
+                    f"an untrusted scene may only {verb} files inside the asset roots; "
                     f"'{rel}' is outside",
                     code="SC004",
                     hint="copy the file into an asset root, or load the scene as trusted",

@@ -220,7 +220,9 @@ class Variant(_Model):
     """One file in a pool (or the single file of a sound)."""
 
     source: Source = Field(description="A file path relative to the scene, or 'builtin:NAME'.")
-    weight: float = Field(1.0, ge=0.0, le=1e6, description="Relative chance of being picked.")
+    weight: float = Field(
+        1.0, ge=0.0, le=1e6, description="Relative chance of being picked; 0: never."
+    )
     gain: Level = Field(1.0, description="Level of this file.")
     start: StartAt | None = Field(None, description="Where playback starts inside the clip.")
     trim: Trim | None = Field(None, description="Use only this part of the file.")
@@ -251,6 +253,11 @@ class Sound(_Model):
     )
     silence: Probability = Field(
         0.0, description="Chance that nothing plays when the sound starts."
+    )
+    from_code: bool = Field(
+        False,
+        description="Played from your agent's code (scape.play(name)), not by the scene: "
+        "the linter does not report it as unused.",
     )
 
     @model_validator(mode="before")

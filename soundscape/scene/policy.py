@@ -57,8 +57,58 @@ class Policy:
         return cls(trusted=False, asset_roots=roots, **bounds)
 
     def inside_roots(self, path: Path) -> bool:
-        real = path.resolve()
-        return any(real.is_relative_to(root) for root in self.asset_roots)
+        return self.confined(path) is not None
+
+    def confined(self, path: Path) -> Path | None:
+        """The real path of ``path`` if it lies inside the asset roots, else None — found
+        without opening, stat-ing or reading a link of anything outside them.
+
+        `Path.resolve` would ``lstat`` every component of a link's target (`/etc/…`) before
+        we could tell it leaves the roots. Here each component is looked at only once the
+        path so far is inside a root; the folders above a root need no look (the roots are
+        resolved, so they are real folders), and any other step out ends the walk.
+        """
+        # Not abspath/normpath: folding `link/..` by name would skip the link it climbs out of.
+        path = path if path.is_absolute() else Path.cwd() / path
+        todo = list(reversed(path.parts))
+        cur = Path(todo.pop())  # the anchor, "/"
+        links = 0
+        missing = False  # past a component that does not exist: the rest is only names
+        while todo:
+            part = todo.pop()
+            if part in ("", "."):
+                continue
+            if part == "..":
+                cur = cur.parent  # exact: `cur` never holds a symlink
+                continue
+            nxt = cur / part
+            if not self._in_a_root(nxt):
+                if missing or not any(root.is_relative_to(nxt) for root in self.asset_roots):
+                    return None
+                cur = nxt  # a folder above a root
+                continue
+            cur = nxt
+            if missing:
+                continue
+            try:
+                st = os.lstat(nxt)
+            except OSError:
+                missing = True  # SC401 reports it; what is left can only be names
+                continue
+            if stat.S_ISLNK(st.st_mode):
+                links += 1
+                if links > _MAX_LINKS:
+                    return None
+                target = os.readlink(nxt)  # inside a root: fine to read
+                cur = cur.parent
+                todo.extend(reversed(Path(target).parts))  # an absolute target restarts at "/"
+                if Path(target).is_absolute():
+                    cur = Path(Path(target).anchor)
+                    todo.pop()
+        return cur if self._in_a_root(cur) else None
+
+    def _in_a_root(self, path: Path) -> bool:
+        return any(path.is_relative_to(root) for root in self.asset_roots)
 
     def source_problem(self, source: str, base_dir: Path) -> str | None:
         """Why an untrusted scene may not read ``source`` (None if it may)."""
@@ -75,12 +125,14 @@ class Policy:
             return (
                 "no asset roots are configured, so an untrusted scene may only use built-in clips"
             )
-        target = base_dir / raw
-        if not self.inside_roots(target):
-            why = "escapes through a symlink" if ".." not in raw.parts else "climbs out with '..'"
-            if ".." not in raw.parts and not self.inside_roots(base_dir):
-                why = "is outside"
-            return f"'{source}' {why} the allowed asset roots ({', '.join(map(str, self.asset_roots))})"
+        target = self.confined(base_dir / raw)
+        if target is None:
+            roots = ", ".join(map(str, self.asset_roots))
+            if ".." in raw.parts:
+                return f"'{source}' climbs out of the allowed asset roots with '..' ({roots})"
+            if not self.inside_roots(base_dir):
+                return f"'{source}' is outside the allowed asset roots ({roots})"
+            return f"'{source}' leads out of the allowed asset roots through a symlink ({roots})"
         try:
             mode = target.stat().st_mode
         except OSError:
@@ -94,8 +146,11 @@ class Policy:
         applies the clip limits — a file swapped for a symlink after loading still cannot escape."""
 
         def load(path: Path, rate: int, channels: int) -> Any:
-            if not self.trusted and not _is_builtin_file(path) and not self.inside_roots(path):
-                raise AssetError(str(path), "is outside the allowed asset roots")
+            if not self.trusted and not _is_builtin_file(path):
+                real = self.confined(path)
+                if real is None:
+                    raise AssetError(str(path), "is outside the allowed asset roots")
+                path = real  # open what was checked, not a name a link could re-point
             if decode is not None:
                 return decode(path, rate, channels)
             from ..audio import load_clip
@@ -109,8 +164,11 @@ class Policy:
 def _is_builtin_file(path: Path) -> bool:
     from .sources import builtin_catalog
 
-    real = path.resolve()
-    return any(real == p.resolve() for p in builtin_catalog().values())
+    # By name only: resolving `path` could follow a scene's symlink out of the roots.
+    return any(path in (p, p.resolve()) for p in builtin_catalog().values())
 
+
+_MAX_LINKS = 40
+"""Symlinks followed for one path before giving up (a loop), as the kernel does."""
 
 TRUSTED = Policy()

@@ -21,6 +21,7 @@ from ...errors import AssetError
 from ...scene import sources as scene_sources
 from ...scene import walk
 from ...scene.model import Trim, Variant, _Plays
+from ...scene.policy import TRUSTED, Policy
 from ...scene.yamlio import PathKey
 from .. import facts
 from ..rule import Context
@@ -72,10 +73,19 @@ def source_path(ctx: Context, path: PathKey) -> PathKey:
     return path if isinstance(ctx.merged.data_at(path), str) else (*path, "source")
 
 
+def allowed(ctx: Context, source: str) -> bool:
+    """May the asset rules look at this file? Not when an untrusted scene may not read it:
+    SC601 says so, and the file must not be opened, stat-ed or sniffed on the scene's behalf."""
+    policy: Policy = ctx.options.get("policy", TRUSTED)
+    return policy.source_problem(source, ctx.scene.base_dir) is None
+
+
 def sound_sources(ctx: Context) -> Iterator[tuple[str, int, Variant, SourceRef]]:
     """Every variant of every defined sound: (sound name, variant index, variant, where)."""
     for name, sound in ctx.scene.sounds.items():
         for i, v in enumerate(sound.pool()):
+            if not allowed(ctx, v.source):
+                continue
             at: PathKey = (
                 ("sounds", name) if sound.variants is None else ("sounds", name, "variants", i)
             )
@@ -85,7 +95,7 @@ def sound_sources(ctx: Context) -> Iterator[tuple[str, int, Variant, SourceRef]]
 def direct_sources(ctx: Context) -> Iterator[tuple[PathKey, _Plays, SourceRef]]:
     """Every layer, cue or scatter that names a file with `source:` instead of a sound."""
     for path, p in walk.plays(ctx.scene):
-        if p.source is not None:
+        if p.source is not None and allowed(ctx, p.source):
             yield path, p, _ref(ctx, source_path(ctx, path), p.source, None)
 
 
@@ -97,11 +107,15 @@ def all_sources(ctx: Context) -> list[SourceRef]:
 def played_variants(ctx: Context, p: _Plays) -> list[tuple[float, SourceRef]]:
     """What a play item may play: (gain relative to the play item's own gain, source)."""
     if p.source is not None:
-        return [(1.0, _ref(ctx, (), p.source, None))]
+        return [(1.0, _ref(ctx, (), p.source, None))] if allowed(ctx, p.source) else []
     sound = ctx.scene.sounds.get(p.sound or "")
     if sound is None:
         return []
-    return [(sound.gain * v.gain, _ref(ctx, (), v.source, v.trim)) for v in sound.pool()]
+    return [
+        (sound.gain * v.gain, _ref(ctx, (), v.source, v.trim))
+        for v in sound.pool()
+        if v.weight > 0 and allowed(ctx, v.source)  # weight 0: never played
+    ]
 
 
 def _ref(ctx: Context, path: PathKey, source: str, trim: Trim | None) -> SourceRef:
