@@ -99,7 +99,12 @@ def prewarm(
     ``proc.userdata["soundscape"]`` maps each scene's path to its loaded `Scene`.
     """
     t0 = time.perf_counter()
-    from ..scene import load
+    # What a call imports on first use: play()'s argument handling and source lookup.
+    from .. import compat  # noqa: F401
+    from ..scene import (
+        load,
+        sources,  # noqa: F401
+    )
 
     loaded: dict[str, Scene] = {}
     for path in scenes:
