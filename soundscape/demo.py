@@ -197,6 +197,9 @@ async def run_live(
     await _prepare_voice(tts)
     room_name = f"soundscape-demo-{uuid.uuid4().hex[:8]}"
     track = _Tracking()
+    from .runtime import prewarm
+
+    prewarm(None, scene, rate=RATE)  # what a worker's setup_fnc does before the call
     scape = _tracked_soundscape(scene, track)
     hold: dict[str, Any] = {}
 
