@@ -421,6 +421,8 @@ async def run_calls(cfg: dict[str, Any]) -> dict[str, Any]:
         v = judge_track(voice[-1].frames, t0, t1, steady=False) if voice else None
         if v is not None:
             v["voice_s"] = voice_seconds(v.pop("_x"))
+            # The whole call, join to hang-up: did the agent speak at all (short windows).
+            v["voice_s_call"] = voice_seconds(voice[-1].audio())
         row["voice"] = v
         ok = v is not None and v["ok"]
         if bg:
@@ -435,6 +437,8 @@ async def run_calls(cfg: dict[str, Any]) -> dict[str, Any]:
                                                  default=0.0), 4)  # fmt: skip
                     lvl = float(cfg.get("tone_level", 0.2))
                     row["heard"] = j["own_tone"] >= 0.5 * lvl and j["other_tones"] < 0.25 * lvl
+            if j is not None:
+                j["rms_call"] = round(float(np.sqrt(np.mean(np.square(b[-1].audio())))), 5)
             row["background"] = j
             row["sender"] = judge_sender(jobs[room], t0, t1)
             ok = ok and j is not None and j["ok"]

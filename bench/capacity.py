@@ -72,8 +72,12 @@ def run(
     ns: tuple[int, ...] | None = None,
     window: float | None = None,
     warmup: float | None = None,
+    server: Any = None,
 ) -> dict[str, Any]:
-    """Every system in turn, N stepped up until a call fails to keep real time."""
+    """Every system in turn, N stepped up until a call fails to keep real time (on
+    ``server``, a running `LocalServer`, or one of its own)."""
+    import contextlib
+
     from soundscape.livekit_local import LocalServer
 
     p = plan(quick)
@@ -85,7 +89,10 @@ def run(
     t_start = time.monotonic()
     results: list[dict[str, Any]] = []
     summary: dict[str, dict[str, Any]] = {}
-    with tempfile.TemporaryDirectory(prefix="bench-capacity-") as d, LocalServer() as server:
+    with contextlib.ExitStack() as stack:
+        d = stack.enter_context(tempfile.TemporaryDirectory(prefix="bench-capacity-"))
+        if server is None:
+            server = stack.enter_context(LocalServer())
         for k, system in enumerate(systems):
             jobs_dir = Path(d) / system
             jobs_dir.mkdir()

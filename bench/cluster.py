@@ -120,7 +120,13 @@ def node_of_rooms(logs: list[str], rooms: list[str]) -> dict[str, int | None]:
 
 
 def measure(
-    n: int, *, window: float, warmup: float, load: str = "own", run_id: str | None = None
+    n: int,
+    *,
+    window: float,
+    warmup: float,
+    load: str = "own",
+    stagger: float | None = None,
+    run_id: str | None = None,
 ) -> dict[str, Any]:
     """Start Redis, two nodes, two workers; run one round of ``n`` calls; tear all down.
     ``load``: the workers' load function, ``default`` (livekit-agents': the machine's CPU)
@@ -164,7 +170,7 @@ def measure(
             "warmup": warmup,
             # Calls arrive one by one, as they would: the workers' load reports (every
             # 2.5 s) can follow, so LiveKit sees which worker is busier.
-            "stagger": STAGGER,
+            "stagger": STAGGER if stagger is None else stagger,
             "window": window,
             "jobs_dir": str(jobs_dir),
             "worker_pids": [w.pid for w in workers],
