@@ -418,13 +418,13 @@ async def run_calls(cfg: dict[str, Any]) -> dict[str, Any]:
         if room in ready:
             row["join_s"] = round(ready[room], 2)
         voice = c.tracks(cfg.get("voice", "roomio_audio"))
-        v = judge_track(voice[-1].frames, t0, t1, steady=False) if voice else None
-        if v is not None:
-            v["voice_s"] = voice_seconds(v.pop("_x"))
+        vt = judge_track(voice[-1].frames, t0, t1, steady=False) if voice else None
+        if vt is not None:
+            vt["voice_s"] = voice_seconds(vt.pop("_x"))
             # The whole call, join to hang-up: did the agent speak at all (short windows).
-            v["voice_s_call"] = voice_seconds(voice[-1].audio())
-        row["voice"] = v
-        ok = v is not None and v["ok"]
+            vt["voice_s_call"] = voice_seconds(voice[-1].audio())
+        row["voice"] = vt
+        ok = vt is not None and vt["ok"]
         if bg:
             b = c.tracks(bg)
             j = judge_track(b[-1].frames, t0, t1, steady=room in tones) if b else None

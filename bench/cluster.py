@@ -193,12 +193,13 @@ def measure(
         if "calls" in r:
             for i, row in enumerate(r["calls"]):
                 row["joined_via"] = "AB"[i % 2]
-                row["node"] = None if placed[row["room"]] is None else "AB"[placed[row["room"]]]
+                k = placed[row["room"]]
+                row["node"] = None if k is None else "AB"[k]
             by_worker: dict[str, int] = {}
             by_node: dict[str, int] = {}
             for row in r["calls"]:
-                w = (row.get("job") or {}).get("worker") or "none"
-                by_worker[w] = by_worker.get(w, 0) + 1
+                who = (row.get("job") or {}).get("worker") or "none"
+                by_worker[who] = by_worker.get(who, 0) + 1
                 by_node[row["node"] or "?"] = by_node.get(row["node"] or "?", 0) + 1
             r["jobs_by_worker"] = by_worker
             r["rooms_by_node"] = by_node

@@ -454,12 +454,12 @@ def _capacity_summary() -> list[tuple[str, str, str, str, str]]:
             "n/a",
         )
     ]
-    sc, bp = one("soundscape"), one("bap")
+    sc, bp, bare = one("soundscape"), one("bap"), one("none")
     if sc:
         out.append(
             (
                 f"CPU per call, job process, N={sc['n']} (the voice-only agent: "
-                f"{_f(one('none') and one('none')['job_cpu_ms_per_call_s'])} ms)",  # type: ignore[index]
+                f"{_f(bare['job_cpu_ms_per_call_s'] if bare else None, '{:.0f}')} ms)",
                 "report",
                 f"{sc['job_cpu_ms_per_call_s']:.0f} ms per call-s",
                 f"{bp['job_cpu_ms_per_call_s']:.0f} ms per call-s" if bp else "–",
@@ -513,6 +513,7 @@ def _capacity_section() -> list[str]:
                     f"{pss.get('median', '–')} ({pss.get('min', '–')}–{pss.get('max', '–')})",
                     f"{r['all_jobs_cpu_share']:.2f}",
                     f"{r['worker_cpu_share']:.2f} / {r['worker_pss_mb']:.0f} MB",
+                    f"{_total_pss(r):.0f}",
                     f"{r['server_cpu_share']:.2f}",
                     f"{r['callers_cpu_share']:.2f}",
                     f"{100 * r['machine_cpu']:.0f} %",
@@ -529,6 +530,7 @@ def _capacity_section() -> list[str]:
             "job PSS MB, median (min–max)",
             "all jobs, cores",
             "worker's own processes, cores / PSS",
+            "PSS of all, MB",
             "livekit-server, cores",
             "callers, cores",
             "machine CPU",
@@ -537,12 +539,33 @@ def _capacity_section() -> list[str]:
         ],
         rows,
     )
-    out += ["", "Where each system stopped:", ""]
     out += [
-        f"- {CAPACITY_LABEL.get(k, k)}: {v['max_kept_n']} calls kept real time; {v['stopped']}."
-        for k, v in d["summary"].items()
+        "",
+        "Where each system stopped, and what an added call costs (job CPU at the largest N "
+        "that kept real time; memory: the growth of *PSS of all* between the first and the "
+        "last N that kept real time, per added call):",
+        "",
     ]
+    for k, v in d["summary"].items():
+        rows_k = [r for r in _capacity_rows(k) if r["all_kept"]]
+        extra = ""
+        if rows_k:
+            top = rows_k[-1]
+            extra = f"; {top['job_cpu_ms_per_call_s']:.0f} ms CPU per call-s at N={top['n']}"
+        if len(rows_k) >= 2:
+            a, b = rows_k[0], rows_k[-1]
+            per = (_total_pss(b) - _total_pss(a)) / (b["n"] - a["n"])
+            extra += f", {per:.0f} MB PSS per added call"
+        out.append(
+            f"- {CAPACITY_LABEL.get(k, k)}: {v['max_kept_n']} calls kept real time "
+            f"({v['stopped']}){extra}."
+        )
     return out
+
+
+def _total_pss(r: dict[str, Any]) -> float:
+    """PSS of every process of the worker: its job processes and its own."""
+    return float(r["job_pss_mb"].get("median", 0.0)) * r["n"] + float(r["worker_pss_mb"])
 
 
 def _cluster_section() -> list[str]:
@@ -674,7 +697,7 @@ def render_doc() -> str:
         "",
         "soundscape's live runtime next to livekit-agents' BackgroundAudioPlayer, measured in",
         "the same run on the same machine. Reproduce with `.venv/bin/python -m bench all`",
-        "(about 26 minutes, of which capacity ~9 and cluster ~2; `--quick` for a "
+        "(about 26 minutes at most, of which capacity up to 9 and cluster 2; `--quick` for a "
         "four-minute smoke pass, `python -m bench cpu` etc. for one part, then "
         "`python -m bench report`).",
         "",
