@@ -31,7 +31,7 @@ def out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 def test_one_call_through_a_real_worker_is_heard_and_ends(livekit_process) -> None:
     data = capacity.run(
-        systems=("soundscape",), ns=(1,), window=3.0, warmup=1.0, server=livekit_process
+        systems=("soundscape",), ns=(1,), window=4.0, warmup=1.0, server=livekit_process
     )
     assert [r["n"] for r in data["results"]] == [1], data["summary"]
     r = data["results"][0]

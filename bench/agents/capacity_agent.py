@@ -23,7 +23,8 @@ Worker options come from the environment: ``BENCH_LOAD_THRESHOLD`` (default ``in
 refuse a job), ``BENCH_IDLE`` (``num_idle_processes``, default 2), ``BENCH_MEM_WARN_MB``
 (``job_memory_warn_mb``, default 500), ``BENCH_LOAD`` (``default``: livekit-agents' own
 load function, the machine's CPU; ``own``: `OwnLoad`; ``zero``: always 0, so that
-LiveKit's dispatcher never passes the worker over either), ``BENCH_WORKER_LABEL``. The worker writes
+LiveKit's dispatcher never passes the worker over either), ``BENCH_WORKER_LABEL``, ``BENCH_MAX_S`` (the worker stops after this long, or as soon as
+the process that started it is gone). The worker writes
 ``BENCH_JOBS_DIR/worker-<label>.ready`` (pid, health port) once it has registered.
 """
 
@@ -334,8 +335,20 @@ async def _serve() -> None:
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    # Bounded even if the bench that started us is killed: leave when reparented, or after
+    # BENCH_MAX_S (default 30 min).
+    parent, deadline = os.getppid(), time.monotonic() + float(_env("BENCH_MAX_S", "1800"))
+
+    async def watchdog() -> None:
+        while os.getppid() == parent and time.monotonic() < deadline:
+            await asyncio.sleep(1.0)
+        log.warning("capacity agent: parent gone or time is up; stopping")
+        stop.set()
+
+    guard = asyncio.create_task(watchdog())
     run = asyncio.create_task(server.run(devmode=False))
     await asyncio.wait([run, asyncio.create_task(stop.wait())], return_when="FIRST_COMPLETED")
+    guard.cancel()
     await server.aclose()
     if run.done() and run.exception() is not None:
         raise SystemExit(f"worker stopped: {run.exception()}")
