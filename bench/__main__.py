@@ -1,4 +1,4 @@
-"""``python -m bench all|cpu|latency|play|memory|render|lint|cli|report [--quick]``."""
+"""``python -m bench all|cpu|latency|play|memory|render|lint|cli|capacity|cluster|report [--quick]``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,9 @@ import argparse
 import time
 
 from . import (
+    capacity,
     cli_start,
+    cluster,
     common,
     cpu,
     latency,
@@ -25,6 +27,8 @@ PARTS = {
     "render": render_speed.run,
     "lint": lint_speed.run,
     "cli": cli_start.run,
+    "capacity": capacity.run,
+    "cluster": cluster.run,
 }
 
 
@@ -35,7 +39,9 @@ def main() -> None:
         " Results: bench/out/*.json; `all` and `report` write docs/performance.md.",
     )
     ap.add_argument("part", choices=("all", *PARTS, "report"), help="what to measure")
-    ap.add_argument("--quick", action="store_true", help="small configurations (about a minute)")
+    ap.add_argument(
+        "--quick", action="store_true", help="small configurations (about four minutes for all)"
+    )
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
     a = ap.parse_args()
     t0 = time.monotonic()

@@ -136,6 +136,7 @@ def summary() -> list[tuple[str, str, str, str, str]]:
                 "yes" if off1["threads_python"] <= 2 else "no",
             )
         )
+    rows += _capacity_summary()
     ren = common.load_result("render")
     if ren:
         for r in ren["results"]:
@@ -411,6 +412,204 @@ def _speed_section() -> list[str]:
     return out or ["(not run)"]
 
 
+CAPACITY_LABEL = {
+    "none": "no background (voice only)",
+    "bap": "BackgroundAudioPlayer",
+    "soundscape": "soundscape office.yaml",
+}
+
+
+def _capacity_rows(system: str) -> list[dict[str, Any]]:
+    d = common.load_result("capacity")
+    if not d:
+        return []
+    return [r for r in d["results"] if r.get("system") == system and "kept" in r]
+
+
+def _capacity_summary() -> list[tuple[str, str, str, str, str]]:
+    d = common.load_result("capacity")
+    if not d:
+        return []
+    s = d["summary"]
+    if "soundscape" not in s:
+        return []
+
+    def kept(system: str) -> str:
+        x = s.get(system)
+        if not x:
+            return "–"
+        fail = f", failed at {x['failed_at']}" if x.get("failed_at") else ""
+        return f"{x['max_kept_n']} calls{fail}"
+
+    def one(system: str) -> dict[str, Any] | None:
+        rows = _capacity_rows(system)
+        return rows[0] if rows else None
+
+    out = [
+        (
+            "Calls through one worker that keep real time (this machine, everything on it)",
+            "report",
+            kept("soundscape"),
+            kept("bap"),
+            "n/a",
+        )
+    ]
+    sc, bp, bare = one("soundscape"), one("bap"), one("none")
+    if sc:
+        out.append(
+            (
+                f"CPU per call, job process, N={sc['n']} (the voice-only agent: "
+                f"{_f(bare['job_cpu_ms_per_call_s'] if bare else None, '{:.0f}')} ms)",
+                "report",
+                f"{sc['job_cpu_ms_per_call_s']:.0f} ms per call-s",
+                f"{bp['job_cpu_ms_per_call_s']:.0f} ms per call-s" if bp else "–",
+                "n/a",
+            )
+        )
+    c = common.load_result("cluster")
+    res = [r for r in (c or {}).get("results", []) if r.get("load_fnc") == "own" and "kept" in r]
+    if res:
+        r = res[0]
+        ok = r["dispatched"] == r["heard"] == r["exited"] == r["n"]
+        out.append(
+            (
+                "Two nodes + Redis + two workers: calls dispatched / heard their own scene / ended",
+                "all",
+                f"{r['dispatched']} / {r['heard']} / {r['exited']} of {r['n']}",
+                "n/a",
+                "yes" if ok else "no",
+            )
+        )
+    return out
+
+
+def _capacity_section() -> list[str]:
+    d = common.load_result("capacity")
+    if not d:
+        return ["(not run: `python -m bench capacity`)"]
+    c = d["criteria"]
+    out = [
+        f"One livekit-agents worker (`AgentServer`, one process per job) on {d['server']}; "
+        f"a window of {d['window_s']:.0f} s after {d['warmup_s']:.0f} s of warm-up. A call "
+        f"*kept real time* if each agent track the caller subscribed to delivered ≥ "
+        f"{100 * c['received_min']:.0f} % of the window with no arrival gap over "
+        f"{c['arrival_gap_max_ms']:.0f} ms, and the background's AudioSource in the job "
+        f"played ≥ {100 * c['received_min']:.0f} % of it, never dry for more than "
+        f"{c['sender_dry_max_ms']:.0f} ms (bench/calls.py). CPU = utime + stime of each job "
+        "process over the window; *cores* = CPU seconds per second; machine CPU = what "
+        "livekit-agents' default load function would have reported.",
+        "",
+    ]
+    rows = []
+    for system in CAPACITY_LABEL:
+        for r in _capacity_rows(system):
+            pss = r["job_pss_mb"]
+            rows.append(
+                [
+                    CAPACITY_LABEL[system],
+                    str(r["n"]),
+                    f"{r['kept']}/{r['n']}",
+                    f"{r['job_cpu_ms_per_call_s']:.0f} (max {r['job_cpu_ms_max']:.0f})",
+                    f"{pss.get('median', '–')} ({pss.get('min', '–')}–{pss.get('max', '–')})",
+                    f"{r['all_jobs_cpu_share']:.2f}",
+                    f"{r['worker_cpu_share']:.2f} / {r['worker_pss_mb']:.0f} MB",
+                    f"{_total_pss(r):.0f}",
+                    f"{r['server_cpu_share']:.2f}",
+                    f"{r['callers_cpu_share']:.2f}",
+                    f"{100 * r['machine_cpu']:.0f} %",
+                    f"{r['exited']}/{r['n']} in {r['exit_s']:.1f} s",
+                    str(r["loadavg"][0]),
+                ]
+            )
+    out += _md(
+        [
+            "system",
+            "N",
+            "kept real time",
+            "job CPU ms per call-s",
+            "job PSS MB, median (min–max)",
+            "all jobs, cores",
+            "worker's own processes, cores / PSS",
+            "PSS of all, MB",
+            "livekit-server, cores",
+            "callers, cores",
+            "machine CPU",
+            "job processes exited after hang-up",
+            "load",
+        ],
+        rows,
+    )
+    out += [
+        "",
+        "Where each system stopped, and what an added call costs (job CPU at the largest N "
+        "that kept real time; memory: the growth of *PSS of all* between the first and the "
+        "last N that kept real time, per added call):",
+        "",
+    ]
+    for k, v in d["summary"].items():
+        rows_k = [r for r in _capacity_rows(k) if r["all_kept"]]
+        extra = ""
+        if rows_k:
+            top = rows_k[-1]
+            extra = f"; {top['job_cpu_ms_per_call_s']:.0f} ms CPU per call-s at N={top['n']}"
+        if len(rows_k) >= 2:
+            a, b = rows_k[0], rows_k[-1]
+            per = (_total_pss(b) - _total_pss(a)) / (b["n"] - a["n"])
+            extra += f", {per:.0f} MB PSS per added call"
+        out.append(
+            f"- {CAPACITY_LABEL.get(k, k)}: {v['max_kept_n']} calls kept real time "
+            f"({v['stopped']}){extra}."
+        )
+    return out
+
+
+def _total_pss(r: dict[str, Any]) -> float:
+    """PSS of every process of the worker: its job processes and its own."""
+    return float(r["job_pss_mb"].get("median", 0.0)) * r["n"] + float(r["worker_pss_mb"])
+
+
+def _cluster_section() -> list[str]:
+    d = common.load_result("cluster")
+    if not d:
+        return ["(not run: `python -m bench cluster`)"]
+    if "skipped" in d:
+        return [f"(skipped: {d['skipped']})"]
+    rows = []
+    for r in d["results"]:
+        if "kept" not in r:
+            rows.append([r.get("load_fnc", "?"), str(r["n"]), r.get("error", "?")] + [""] * 5)
+            continue
+        dl = r.get("dispatch_log", {})
+        refused = sum(v.get("failed to send job request", 0) for v in dl.values())
+        rows.append(
+            [
+                r["load_fnc"],
+                str(r["n"]),
+                f"{r['dispatched']}/{r['n']}" + (f" ({refused} refused)" if refused else ""),
+                f"{r['heard']}/{r['n']}",
+                f"{r['kept']}/{r['n']}",
+                f"{r['exited']}/{r['n']} in {r['exit_s']:.1f} s",
+                ", ".join(f"{k}: {v}" for k, v in sorted(r.get("jobs_by_worker", {}).items())),
+                ", ".join(f"{k}: {v}" for k, v in sorted(r.get("rooms_by_node", {}).items())),
+                str(r.get("worker_crossed_node", "–")),
+            ]
+        )
+    return _md(
+        [
+            "workers' load_fnc",
+            "calls",
+            "dispatched",
+            "heard own tone",
+            "kept real time",
+            "job processes exited",
+            "jobs by worker",
+            "rooms by node",
+            "jobs on the other node's worker",
+        ],
+        rows,
+    )
+
+
 METHOD = """\
 Everything is measured by `python -m bench all` in one run on one machine; each
 configuration runs in a fresh process (`python -m bench.<part> --worker`), so nothing is
@@ -466,6 +665,18 @@ subscribes to.
 """
 
 
+CLUSTER_INTRO = """\
+bench/cluster.py: Debian's redis-server on 127.0.0.1 (no persistence), two livekit-server
+processes with `redis: {address: ...}` in their config, one worker connected to each node.
+Callers join alternately through node A and node B, 1.5 s apart; each room's job plays its
+own tone, and each caller checks with a Goertzel detector that it hears its tone at its
+level and no other call's. *load_fnc* `default` is livekit-agents' own (the machine's CPU:
+both workers report the same figure here); `own` reports each worker's own process tree,
+as each would on a machine of its own. LiveKit (not soundscape) places rooms and picks
+the worker: the node with the most headroom under its `target_load` (0.7) wins.
+"""
+
+
 def _default_options() -> str:
     from soundscape.runtime import LiveOptions
 
@@ -486,8 +697,9 @@ def render_doc() -> str:
         "",
         "soundscape's live runtime next to livekit-agents' BackgroundAudioPlayer, measured in",
         "the same run on the same machine. Reproduce with `.venv/bin/python -m bench all`",
-        "(about 15 minutes; `--quick` for a two-minute smoke pass, `python -m bench cpu` etc."
-        " for one part).",
+        "(about 26 minutes at most, of which capacity up to 9 and cluster 2; `--quick` for a "
+        "four-minute smoke pass, `python -m bench cpu` etc. for one part, then "
+        "`python -m bench report`).",
         "",
     ]
     if quick:
@@ -526,6 +738,15 @@ def render_doc() -> str:
         "## 4. Offline render, lint, CLI start",
         "",
         *_speed_section(),
+        "",
+        "## 5. Capacity: concurrent calls through one worker",
+        "",
+        *_capacity_section(),
+        "",
+        "## 6. Scale-out: two LiveKit nodes on one Redis, two workers",
+        "",
+        CLUSTER_INTRO,
+        *_cluster_section(),
         "",
     ]
     if ANALYSIS.exists():

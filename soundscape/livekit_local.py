@@ -87,8 +87,14 @@ def _free_udp_range(n: int, tries: int = 50) -> int:
     raise ServerUnavailable(f"found no {n} consecutive free UDP ports on 127.0.0.1")
 
 
-def config_yaml(signal: int, rtc_tcp: int, udp_start: int, udp_end: int) -> str:
-    """Server config: everything on 127.0.0.1, dev keys, loopback ICE candidates."""
+def config_yaml(
+    signal: int, rtc_tcp: int, udp_start: int, udp_end: int, *, redis: str | None = None
+) -> str:
+    """Server config: everything on 127.0.0.1, dev keys, loopback ICE candidates.
+
+    ``redis`` ("host:port") makes the server one node of a cluster: every node given the
+    same Redis shares rooms, participants and agent workers with the others."""
+    cluster = f"redis:\n  address: {redis}\n" if redis else ""
     return f"""\
 port: {signal}
 bind_addresses: ["127.0.0.1"]
@@ -103,7 +109,7 @@ keys:
   {DEV_KEY}: {DEV_SECRET}
 logging:
   level: info
-"""
+{cluster}"""
 
 
 @dataclass
@@ -116,6 +122,7 @@ class LocalServer:
     api_secret: str = DEV_SECRET
     log_path: Path | None = None
     ports: dict[str, int] = field(default_factory=dict)
+    redis: str | None = None  # "host:port" of a Redis shared with other nodes (see config_yaml)
     _proc: subprocess.Popen[bytes] | None = None
     _dir: tempfile.TemporaryDirectory[str] | None = None
 
@@ -135,7 +142,7 @@ class LocalServer:
             udp = _free_udp_range(UDP_PORTS)
             self.ports = {"signal": signal, "rtc_tcp": rtc_tcp, "udp_start": udp}
             cfg = d / "livekit.yaml"
-            cfg.write_text(config_yaml(signal, rtc_tcp, udp, udp + UDP_PORTS - 1))
+            cfg.write_text(config_yaml(signal, rtc_tcp, udp, udp + UDP_PORTS - 1, redis=self.redis))
             self.log_path = d / "livekit-server.log"
             with open(self.log_path, "wb") as logf:
                 self._proc = subprocess.Popen(
@@ -179,6 +186,10 @@ class LocalServer:
     @property
     def running(self) -> bool:
         return self._proc is not None and self._proc.poll() is None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid if self._proc is not None else None
 
     def _kill(self) -> None:
         p, self._proc = self._proc, None
