@@ -2,7 +2,7 @@
 
 from .handles import PlayHandle
 from .options import LiveOptions
-from .prewarm import prewarm
+from .warm import prewarm
 from .publish import default_publish_options
 from .sink import make_audio_source
 from .soundscape import Soundscape, StateChanged

@@ -24,7 +24,7 @@ from .deck import Deck
 from .driver import LiveDriver
 from .handles import PlayHandle
 from .options import LiveOptions
-from .prewarm import prewarmed_plan, prewarmed_scene
+from .warm import prewarmed_plan, prewarmed_scene
 from .publish import CONNECT_TIMEOUT, Publisher, is_connected, wait_connected
 from .reload import ReloadResult, Watcher, describe, load_edit, warn_refused
 from .session_events import SessionAdapter
