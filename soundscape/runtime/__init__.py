@@ -2,10 +2,10 @@
 
 from .handles import PlayHandle
 from .options import LiveOptions
-from .warm import prewarm
 from .publish import default_publish_options
 from .sink import make_audio_source
 from .soundscape import Soundscape, StateChanged
+from .warm import prewarm
 
 __all__ = [
     "LiveOptions",

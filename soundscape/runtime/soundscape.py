@@ -24,7 +24,6 @@ from .deck import Deck
 from .driver import LiveDriver
 from .handles import PlayHandle
 from .options import LiveOptions
-from .warm import prewarmed_plan, prewarmed_scene
 from .publish import CONNECT_TIMEOUT, Publisher, is_connected, wait_connected
 from .reload import ReloadResult, Watcher, describe, load_edit, warn_refused
 from .session_events import SessionAdapter
@@ -38,6 +37,7 @@ from .sink import (
 )
 from .streams import Refresher, feed
 from .tools import trigger_tools
+from .warm import prewarmed_plan, prewarmed_scene
 
 log = logging.getLogger("soundscape")
 
