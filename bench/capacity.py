@@ -30,7 +30,7 @@ reported.
 
 Everything (server, worker, callers) shares this machine's cores, so the largest N that
 keeps real time is the whole loopback setup's limit; the per-call CPU of the job
-processes is what sizes a worker (docs/deploy-capacity.md).
+processes is what sizes a worker (docs/deploy.md, "Capacity and scale-out").
 """
 
 from __future__ import annotations
