@@ -30,6 +30,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from soundscape.livekit_local import terminate
+
 from . import calls, common
 
 NS = 8  # the number of distinct tones
@@ -90,13 +92,8 @@ class Redis:
 
     def stop(self) -> None:
         p, self.proc = self.proc, None
-        if p is not None and p.poll() is None:
-            p.terminate()
-            try:
-                p.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait(timeout=5)
+        if p is not None:
+            terminate(p)
         if self._dir is not None:
             self._dir.cleanup()
             self._dir = None

@@ -193,14 +193,8 @@ class LocalServer:
 
     def _kill(self) -> None:
         p, self._proc = self._proc, None
-        if p is None or p.poll() is not None:
-            return
-        p.terminate()
-        try:
-            p.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            p.kill()
-            p.wait(timeout=5)
+        if p is not None:
+            terminate(p)
 
     def stop(self) -> None:
         """Stop the server (SIGTERM, then SIGKILL after 5 s). The log stays readable until
@@ -222,6 +216,18 @@ class LocalServer:
 
     def __exit__(self, *exc: object) -> None:
         self.cleanup()
+
+
+def terminate(p: subprocess.Popen[bytes], timeout: float = 5.0) -> None:
+    """SIGTERM ``p`` and wait; SIGKILL it if it is still there after ``timeout``."""
+    if p.poll() is not None:
+        return
+    p.terminate()
+    try:
+        p.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait(timeout=timeout)
 
 
 def make_token(key: str, secret: str, identity: str, room: str, **grants: Any) -> str:
