@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 from typing import TYPE_CHECKING, Any
 
 from ._lazy import lazy_attributes
@@ -15,6 +16,7 @@ logger = logging.getLogger("soundscape")
 if TYPE_CHECKING:
     from .compat import from_background_audio
     from .runtime import LiveOptions, PlayHandle, Soundscape
+    from .runtime.prewarm import prewarm
     from .scene.model import Scene
 
 __all__ = [
@@ -29,6 +31,7 @@ __all__ = [
     "load",
     "load_scene",
     "logger",
+    "prewarm",
 ]
 
 # Imported on first use: `soundscape --help` must not import livekit-agents.
@@ -39,6 +42,7 @@ __getattr__ = lazy_attributes(
         "LiveOptions": ".runtime",
         "PlayHandle": ".runtime",
         "from_background_audio": ".compat",
+        "prewarm": ".runtime.prewarm",
     },
 )
 
@@ -46,8 +50,12 @@ __getattr__ = lazy_attributes(
 def load(path: Any, **options: Any) -> Soundscape:
     """Load a scene file into a `Soundscape` ready to `start()` (see docs/runtime.md)."""
     from .runtime import Soundscape
+    from .runtime.prewarm import prewarmed
 
-    return Soundscape(path, **options)
+    scape = Soundscape(path, **options)
+    if isinstance(path, (str, os.PathLike)) and scape._loader is None and scape.policy.trusted:
+        scape._plan = prewarmed(path, scape.rate, scape.channels)
+    return scape
 
 
 def load_scene(path: Any) -> Scene:
