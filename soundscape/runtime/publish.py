@@ -18,6 +18,8 @@ from typing import Any
 from livekit import rtc
 
 log = logging.getLogger("soundscape")
+# An unpublish that takes longer is abandoned: the room is on its way out.
+_UNPUBLISH = 5.0
 
 
 def default_publish_options() -> rtc.TrackPublishOptions:
@@ -111,7 +113,14 @@ class Publisher:
         self.publication = None
         if sid is None:
             return
+        connected = getattr(self.room, "isconnected", None)
+        if callable(connected) and not connected():
+            # The room is gone and the track with it. livekit 1.1's unpublish_track never
+            # returns after room.disconnect() (a job disconnects before its shutdown
+            # callbacks run), so asking would hang the job until it is killed.
+            log.debug("soundscape: room disconnected; %s needs no unpublish", sid)
+            return
         try:
-            await self.room.local_participant.unpublish_track(sid)
+            await asyncio.wait_for(self.room.local_participant.unpublish_track(sid), _UNPUBLISH)
         except Exception as e:  # the room may already be gone; nothing left to take down
             log.debug("soundscape: unpublish of %s failed: %s", sid, e)
