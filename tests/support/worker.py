@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -202,7 +203,9 @@ class Worker:
         return self.returncode
 
 
-def worker_env(server: LocalServer, env: Mapping[str, str] | None = None) -> dict[str, str]:
+def worker_env(
+    server: LocalServer, env: Mapping[str, str] | None = None, *, cache_dir: Path | None = None
+) -> dict[str, str]:
     """The environment a worker gets: the server's URL and keys, this checkout first on the
     import path, a private cache dir, no API keys of the developer's (so stand-ins are used)."""
     e = dict(os.environ)
@@ -215,7 +218,10 @@ def worker_env(server: LocalServer, env: Mapping[str, str] | None = None) -> dic
         PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
         PYTHONUNBUFFERED="1",
     )
-    e.setdefault("SOUNDSCAPE_CACHE_DIR", tempfile.mkdtemp(prefix="soundscape-worker-cache-"))
+    if cache_dir is not None:
+        e["SOUNDSCAPE_CACHE_DIR"] = str(cache_dir)
+    else:
+        e.setdefault("SOUNDSCAPE_CACHE_DIR", tempfile.mkdtemp(prefix="soundscape-worker-cache-"))
     e.update(env or {})
     return e
 
@@ -232,19 +238,20 @@ async def worker(
 ) -> AsyncIterator[Worker]:
     """Run ``python agent_file mode *args`` until registered with ``server``; stop it on exit.
 
-    ``env`` adds to `worker_env`. On a failure inside the block the worker's log is printed.
+    ``env`` adds to `worker_env`. The log and the clip cache live in one temporary folder,
+    removed afterwards unless something failed (the log's path is printed with it).
     """
     path = Path(agent_file)
     if not path.is_absolute():
         path = ROOT / path
-    log_dir = Path(tempfile.mkdtemp(prefix="soundscape-worker-"))
-    log_path = log_dir / "worker.log"
+    work = Path(tempfile.mkdtemp(prefix="soundscape-worker-"))
+    log_path = work / "worker.log"
     argv = [sys.executable, str(path), mode, *args]
     with open(log_path, "wb") as logf:
         proc = subprocess.Popen(
             argv,
             cwd=str(ROOT),
-            env=worker_env(server, env),
+            env=worker_env(server, env, cache_dir=work / "cache"),
             stdout=logf,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -266,6 +273,9 @@ async def worker(
             if ok:
                 raise
             # The test already failed; its error is the one to report.
+        else:
+            if ok:
+                shutil.rmtree(work, ignore_errors=True)
 
 
 @contextlib.asynccontextmanager

@@ -1,0 +1,393 @@
+"""The examples in examples/, run as real livekit-agents worker processes.
+
+Each example runs as ``python examples/X.py dev`` against the local LiveKit server (see
+tests/support/worker.py); a caller joins a fresh room, so the server dispatches a job; the
+caller must hear the scene on the ``soundscape`` track and the agent's (scripted) voice on
+its own track; when the caller hangs up the job process must exit, leaving nothing behind.
+For cues, the test points the example at a scene of pure tones (``SOUNDSCAPE_SCENE``) so a
+Goertzel detector can tell each sound apart; hold_transfer.py plays its real scene.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from audio_checks import sine, tone_track, write_wav
+from support.tone_scene import write_tone_scene
+from support.worker import ROOT, WorkerFailed, call, worker
+
+from soundscape.analysis import rms_dbfs
+from soundscape.caller import Caller, Recording
+from soundscape.livekit_local import LocalServer
+
+pytest_plugins = ["livekit_fixtures"]
+
+RATE = 48000
+WIN = RATE // 10  # 100 ms windows for the tone detector
+VOICE = 180.0  # ScriptedTTS's fundamental
+BED, THINK, TOOL, PING, DONE = 220.0, 660.0, 990.0, 1320.0, 1760.0
+AMP = 0.5  # every tone clip's amplitude
+JOB_EXIT = 10.0  # seconds from hang-up to the job process gone
+
+
+# ----------------------------------------------------------------- listening helpers
+
+
+def levels(rec: Recording, freq: float) -> np.ndarray:
+    """The tone's level in each 100 ms window of everything ``rec`` received."""
+    return tone_track(rec.audio(), freq, WIN, RATE)
+
+
+def heard(rec: Recording, freq: float, level: float) -> bool:
+    return bool((levels(rec, freq) > level).any())
+
+
+def first_heard(rec: Recording, freq: float, level: float) -> int | None:
+    """The first 100 ms window where the tone is above ``level``."""
+    hits = np.flatnonzero(levels(rec, freq) > level)
+    return int(hits[0]) if hits.size else None
+
+
+def episodes(rec: Recording, freq: float, on: float, off: float) -> int:
+    """How many separate times the tone came on (above ``on`` after being below ``off``)."""
+    n, playing = 0, False
+    for x in levels(rec, freq):
+        if not playing and x > on:
+            n, playing = n + 1, True
+        elif playing and x < off:
+            playing = False
+    return n
+
+
+def recent(rec: Recording, seconds: float) -> np.ndarray:
+    audio = rec.audio()
+    return audio[-int(seconds * RATE) :]
+
+
+async def until(cond: Callable[[], bool], what: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout:.0f} s: {what}")
+        await asyncio.sleep(0.1)
+
+
+async def hang_up_and_check_job_ends(w, caller: Caller) -> None:  # type: ignore[no-untyped-def]
+    """The caller leaves; the job process must be gone within JOB_EXIT seconds."""
+    jobs = w.job_pids()
+    assert jobs, f"no job process while the call was up:\n{w.log_tail()}"
+    await caller.aclose()
+    took = await w.wait_jobs_done(timeout=JOB_EXIT)
+    log = w.log_text()
+    assert "did not exit in time" not in log, w.log_tail()
+    assert "Traceback" not in log, w.log_tail()
+    print(f"job process exited {took:.1f} s after the hang-up; the worker's timeline:")
+    keys = re.compile(
+        r"registered worker|received job request|initializing process|prewarmed|"
+        r"conversation_item_added|executing tool|participant disconnect|session closed|"
+        r"process exiting"
+    )
+    for line in log.splitlines():
+        if keys.search(line):
+            print("  " + re.sub(r"\x1b\[[0-9;]*m", "", line)[11:110])
+
+
+def voice_heard(caller: Caller) -> bool:
+    return any(heard(r, VOICE, 0.03) for r in caller.tracks("roomio_audio"))
+
+
+# ----------------------------------------------------------------- tone scenes
+
+
+def tone_clips(d: Path) -> None:
+    for name, f, secs in (
+        ("bed", BED, 2.0),
+        ("think", THINK, 1.0),
+        ("tool", TOOL, 1.0),
+        ("ping", PING, 0.4),
+        ("done", DONE, 0.4),
+    ):
+        write_wav(d / f"{name}.wav", sine(f, secs, AMP))
+
+
+ASSISTANT_TONES = """\
+version: 1
+name: assistant-tones
+sounds:
+  bed: bed.wav
+  notification: ping.wav
+  thinking: think.wav
+layers:
+  bed: {sound: bed, gain: 0.3}
+triggers:
+  notify:
+    description: Play a short notification sound to get the caller's attention.
+    llm: true
+transitions:
+  - {on: trigger.notify, play: notification}
+"""
+
+TOOL_TONES = """\
+version: 1
+name: tool-tones
+layers:
+  bed: {source: bed.wav, gain: 0.3}
+states:
+  idle:
+  listening:
+  thinking:
+    cues:
+      - {source: think.wav, gain: 0.5, loop: true, fade_out: 50ms}
+  speaking:
+  looking_up:
+    cues:
+      - {source: tool.wav, gain: 0.5, loop: true, fade_out: 50ms}
+transitions:
+  - on: tool.started
+    when: {tool: [lookup_order, check_stock]}
+    to: looking_up
+  - on: tool.started
+    when: {tool: send_email}
+    play: {source: ping.wav, gain: 0.5}
+  - on: tool.ended
+    from: looking_up
+    when: {status: done}
+    to: thinking
+    play: {source: done.wav, gain: 0.5}
+"""
+
+
+# ----------------------------------------------------------------- the examples
+
+
+async def test_basic_office_bed_and_thinking_sound(livekit_server: LocalServer, tmp_path: Path):
+    scene = write_tone_scene(tmp_path)  # bed 220 Hz; a 660 Hz loop while thinking
+    async with (
+        worker(livekit_server, "examples/basic.py", env={"SOUNDSCAPE_SCENE": str(scene)}) as w,
+        call(livekit_server) as caller,
+    ):
+        rec = await caller.wait_track("soundscape")
+        bed = 0.3 * AMP
+        await until(lambda: heard(rec, BED, 0.5 * bed), "the bed is heard")
+        # The scripted call: greeting, a question, a 3 s web search (thinking), the answer.
+        await until(lambda: heard(rec, THINK, 0.5 * 0.5 * AMP), "typing while thinking")
+        start = first_heard(rec, THINK, 0.25 * AMP)
+        assert start is not None
+        # Thinking ends when the agent answers: the cue stops, the bed plays on.
+        await until(lambda: levels(rec, THINK)[-5:].max() < 0.05 * AMP, "typing stops", timeout=20)
+        assert levels(rec, BED)[-5:].min() > 0.25 * bed  # under the voice: ducked, not gone
+        thinking = levels(rec, THINK)[start:] > 0.25 * AMP
+        assert 1.0 < thinking.sum() / 10 < 12.0  # about the 2.5 s search plus the LLM's pause
+        await until(lambda: voice_heard(caller), "the agent's voice")
+        await hang_up_and_check_job_ends(w, caller)
+
+
+async def test_advanced_tools_play_a_notification_and_a_thinking_indicator(
+    livekit_server: LocalServer, tmp_path: Path
+):
+    tone_clips(tmp_path)
+    scene = tmp_path / "assistant.yaml"
+    scene.write_text(ASSISTANT_TONES)
+    async with (
+        worker(livekit_server, "examples/advanced.py", env={"SOUNDSCAPE_SCENE": str(scene)}) as w,
+        call(livekit_server) as caller,
+    ):
+        rec = await caller.wait_track("soundscape")
+        assert not heard(rec, PING, 0.1 * AMP)
+        # "Ping me": the LLM calls `notify` (a tool made from the scene's trigger).
+        await until(lambda: heard(rec, PING, 0.5 * AMP), "the notification")
+        # "Think about it": start_thinking_sound(seconds=20) loops the thinking sound.
+        await until(lambda: heard(rec, THINK, 0.5 * AMP), "the thinking indicator")
+        on = time.monotonic()
+        # "Never mind, stop": stop_thinking_sound() ends it long before its 20 s are up.
+        await until(lambda: levels(rec, THINK)[-5:].max() < 0.05 * AMP, "the indicator stops", 20)
+        assert time.monotonic() - on < 15.0
+        assert levels(rec, BED)[-5:].min() > 0.5 * 0.3 * AMP  # the bed plays on
+        assert voice_heard(caller)
+        await hang_up_and_check_job_ends(w, caller)
+
+
+def run_test_command(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("SOUNDSCAPE_SCENE", None)
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "advanced.py"), "test", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+    )
+
+
+def test_advanced_test_command_checks_the_audio_setup():
+    r = run_test_command()
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "examples/scenes/assistant.yaml" in r.stdout
+    assert "sound notification: 0.85 s" in r.stdout  # decoded
+    assert "rendered 1.0 s: peak" in r.stdout
+    assert r.stdout.rstrip().endswith("OK: the audio configuration works")
+
+
+def test_advanced_test_command_fails_clearly_on_a_broken_scene(tmp_path: Path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("version: 1\nlayers:\n  bed: {source: builtin:office-ambience, gain: loud}\n")
+    r = run_test_command(str(bad))
+    assert r.returncode == 1
+    assert f"{bad}:3:" in r.stdout and "gain" in r.stdout
+    assert "Traceback" not in r.stdout + r.stderr
+    # A scene that loads but lacks what the example's tools use.
+    r = run_test_command(str(ROOT / "scenes" / "office.yaml"))
+    assert r.returncode == 1
+    assert "no sound 'thinking'" in r.stdout and "no trigger 'notify'" in r.stdout
+
+
+async def test_hold_transfer_plays_hold_music_until_resume(livekit_server: LocalServer):
+    # The real scenes/hold.yaml: office bed, hold music on `transfer`, bed again on `resume`.
+    hold = {"HOLD_SECONDS": "4"}
+    async with (
+        worker(livekit_server, "examples/hold_transfer.py", env=hold) as w,
+        call(livekit_server) as caller,
+    ):
+        rec = await caller.wait_track("soundscape")
+        await until(lambda: rec.seconds > 2.0, "two seconds of the bed")
+        bed = rms_dbfs(rec.audio()[RATE // 2 : 2 * RATE])
+        assert -80.0 < bed < -45.0, f"office bed at {bed:.1f} dBFS"
+        # "Can I talk to someone in sales?": transfer_to_person fires `transfer`.
+        # Hold music (not the short burst of typing while the agent thinks before it calls
+        # the tool): two seconds far louder than the bed.
+        await until(lambda: rms_dbfs(recent(rec, 2.0)) > bed + 25.0, "hold music")
+        music = rms_dbfs(recent(rec, 2.0))
+        # Four seconds after the transfer the colleague picks up: `resume`, the music fades out.
+        await until(lambda: rms_dbfs(recent(rec, 1.0)) < bed + 6.0, "the music ends", 20)
+        assert rms_dbfs(recent(rec, 1.0)) > bed - 10.0  # the bed is back, not silence
+        print(f"bed {bed:.1f} dBFS, hold music {music:.1f} dBFS")
+        await until(lambda: voice_heard(caller), "the agent's voice")
+        await hang_up_and_check_job_ends(w, caller)
+
+
+async def test_tool_sounds_follow_the_tool_that_runs(livekit_server: LocalServer, tmp_path: Path):
+    tone_clips(tmp_path)
+    scene = tmp_path / "tools.yaml"
+    scene.write_text(TOOL_TONES)
+    async with (
+        worker(
+            livekit_server, "examples/tool_sounds.py", env={"SOUNDSCAPE_SCENE": str(scene)}
+        ) as w,
+        call(livekit_server) as caller,
+    ):
+        rec = await caller.wait_track("soundscape")
+        cue = 0.5 * AMP
+        # get_time, then lookup_order (2 s), then send_email.
+        await until(lambda: heard(rec, PING, 0.5 * cue), "send_email's notification", 45)
+        think, tool = first_heard(rec, THINK, 0.5 * cue), first_heard(rec, TOOL, 0.5 * cue)
+        assert think is not None and tool is not None, "thinking and lookup sounds"
+        # get_time came first and sounded like thinking, not like a lookup (the guard).
+        assert think < tool
+        assert episodes(rec, TOOL, 0.5 * cue, 0.1 * cue) == 1  # only lookup_order typed
+        lookup = levels(rec, TOOL) > 0.5 * cue
+        assert 1.2 < lookup.sum() / 10 < 6.0  # as long as the 2 s tool ran
+        assert heard(rec, DONE, 0.5 * cue)  # tool.ended status done: the success sound
+        done = first_heard(rec, DONE, 0.5 * cue)
+        assert done is not None and done > tool
+        await until(lambda: voice_heard(caller), "the agent's voice")
+        await hang_up_and_check_job_ends(w, caller)
+
+
+# ----------------------------------------------------------------- the job's lifecycle
+
+
+async def test_aclose_after_the_room_disconnected_returns(livekit_server: LocalServer):
+    """A job disconnects its room before its shutdown callbacks run, so
+    ``ctx.add_shutdown_callback(scape.aclose)`` closes a scape whose room is gone; livekit
+    1.1's unpublish_track never returns then, and the job hung until it was killed."""
+    from livekit import rtc
+
+    import soundscape
+
+    room = rtc.Room()
+    await room.connect(livekit_server.url, livekit_server.token("agent", "aclose-after"))
+    scape = soundscape.load(ROOT / "scenes" / "office.yaml")
+    await scape.start(room=room)
+    await asyncio.sleep(0.5)
+    await room.disconnect()
+    await asyncio.wait_for(scape.aclose(), timeout=8.0)
+    assert not scape.running
+
+
+def test_worker_harness_reports_a_worker_that_dies(livekit_server: LocalServer, tmp_path: Path):
+    """The harness says so (with the log) when the agent file cannot even start."""
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise SystemExit('no agent here')\n")
+
+    async def run() -> None:
+        async with worker(livekit_server, broken, ready_timeout=20):
+            pass
+
+    with pytest.raises(WorkerFailed, match="no agent here"):
+        asyncio.run(run())
+
+
+# ----------------------------------------------------------------- console mode
+
+
+def run_console(extra_path: Path | None = None) -> subprocess.CompletedProcess[str]:
+    path = [str(extra_path)] if extra_path else []
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([*path, str(ROOT)])}
+    return subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "basic.py"), "console"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=ROOT,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_console_without_portaudio_says_what_to_install(tmp_path: Path):
+    # sounddevice looks PortAudio up with ctypes.util.find_library; make it find nothing,
+    # as on a machine without libportaudio2.
+    (tmp_path / "sitecustomize.py").write_text(
+        "import ctypes.util\n"
+        "_find = ctypes.util.find_library\n"
+        "ctypes.util.find_library = lambda n: None if 'portaudio' in n else _find(n)\n"
+    )
+    r = run_console(tmp_path)
+    assert r.returncode != 0
+    assert "basic.py console: PortAudio library not found" in r.stderr
+    assert "apt-get install libportaudio2" in r.stderr
+    assert "Traceback" not in r.stderr
+    assert len(r.stderr.strip().splitlines()) == 1
+
+
+def has_sound_devices() -> bool:
+    try:
+        import sounddevice as sd
+    except OSError:  # no PortAudio at all
+        return False
+    try:
+        sd.query_devices(kind="output")
+        sd.query_devices(kind="input")
+    except sd.PortAudioError:
+        return False
+    return True
+
+
+def test_console_without_a_sound_device_says_so():
+    """Headless (no speaker, no microphone, as in CI) console mode cannot run: it says why."""
+    if has_sound_devices():
+        pytest.skip("this machine has a speaker and a microphone: console mode can run here")
+    r = run_console()
+    assert r.returncode != 0
+    assert "basic.py console:" in r.stderr and "Traceback" not in r.stderr
+    assert "no audio output device" in r.stderr or "PortAudio library not found" in r.stderr
