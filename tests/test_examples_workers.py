@@ -22,7 +22,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 from audio_checks import sine, tone_track, write_wav
-from support.tone_scene import write_tone_scene
 from support.worker import ROOT, WorkerFailed, call, worker
 
 from soundscape.analysis import rms_dbfs
@@ -107,113 +106,98 @@ def voice_heard(caller: Caller) -> bool:
 
 # ----------------------------------------------------------------- tone scenes
 
-
-def tone_clips(d: Path) -> None:
-    for name, f, secs in (
-        ("bed", BED, 2.0),
-        ("think", THINK, 1.0),
-        ("tool", TOOL, 1.0),
-        ("ping", PING, 0.4),
-        ("done", DONE, 0.4),
-    ):
-        write_wav(d / f"{name}.wav", sine(f, secs, AMP))
+ERR = 2200.0
 
 
-ASSISTANT_TONES = """\
-version: 1
-name: assistant-tones
-sounds:
-  bed: bed.wav
-  notification: ping.wav
-  thinking: think.wav
-layers:
-  bed: {sound: bed, gain: 0.3}
-triggers:
-  notify:
-    description: Play a short notification sound to get the caller's attention.
-    llm: true
-transitions:
-  - {on: trigger.notify, play: notification}
-"""
+def toned(scene: Path, tones: dict[str, float], d: Path) -> Path:
+    """The example's own scene with each ``builtin:NAME`` it plays swapped for a pure tone
+    (a 1 s loop, amplitude AMP): the scene's logic and levels, but each sound identifiable."""
+    text = scene.read_text(encoding="utf-8")
+    used = set(re.findall(r"builtin:([a-z0-9-]+)", text))
+    assert used <= set(tones), f"{scene}: no test tone for {sorted(used - set(tones))}"
+    for name in used:
+        write_wav(d / f"{name}.wav", sine(tones[name], 1.0, AMP))
+    out = d / scene.name
+    out.write_text(re.sub(r"builtin:([a-z0-9-]+)", r"\1.wav", text), encoding="utf-8")
+    return out
 
-TOOL_TONES = """\
-version: 1
-name: tool-tones
-layers:
-  bed: {source: bed.wav, gain: 0.3}
-states:
-  idle:
-  listening:
-  thinking:
-    cues:
-      - {source: think.wav, gain: 0.5, loop: true, fade_out: 50ms}
-  speaking:
-  looking_up:
-    cues:
-      - {source: tool.wav, gain: 0.5, loop: true, fade_out: 50ms}
-transitions:
-  - on: tool.started
-    when: {tool: [lookup_order, check_stock]}
-    to: looking_up
-  - on: tool.started
-    when: {tool: send_email}
-    play: {source: ping.wav, gain: 0.5}
-  - on: tool.ended
-    from: looking_up
-    when: {status: done}
-    to: thinking
-    play: {source: done.wav, gain: 0.5}
-"""
+
+def db(x: float) -> float:
+    return 10 ** (x / 20)
 
 
 # ----------------------------------------------------------------- the examples
 
 
 async def test_basic_office_bed_and_thinking_sound(livekit_server: LocalServer, tmp_path: Path):
-    scene = write_tone_scene(tmp_path)  # bed 220 Hz; a 660 Hz loop while thinking
+    office = ROOT / "scenes" / "office.yaml"  # bed at 0.3; typing at 0.6 while thinking
+    scene = toned(office, {"office-ambience": BED, "keyboard-typing": THINK}, tmp_path)
+    bed, typing = 0.3 * AMP, 0.6 * AMP
     async with (
         worker(livekit_server, "examples/basic.py", env={"SOUNDSCAPE_SCENE": str(scene)}) as w,
         call(livekit_server) as caller,
     ):
         rec = await caller.wait_track("soundscape")
-        bed = 0.3 * AMP
-        await until(lambda: heard(rec, BED, 0.5 * bed), "the bed is heard")
-        # The scripted call: greeting, a question, a 3 s web search (thinking), the answer.
-        await until(lambda: heard(rec, THINK, 0.5 * 0.5 * AMP), "typing while thinking")
-        start = first_heard(rec, THINK, 0.25 * AMP)
+        await until(lambda: heard(rec, BED, 0.7 * bed), "the bed is heard")
+        assert not heard(rec, THINK, 0.1 * typing)  # not yet: the agent has not thought
+        # The scripted call: greeting, a question, a 2.5 s web search (thinking), the answer.
+        await until(lambda: heard(rec, THINK, 0.7 * typing), "typing while thinking")
+        start = first_heard(rec, THINK, 0.5 * typing)
         assert start is not None
-        # Thinking ends when the agent answers: the cue stops, the bed plays on.
-        await until(lambda: levels(rec, THINK)[-5:].max() < 0.05 * AMP, "typing stops", timeout=20)
-        assert levels(rec, BED)[-5:].min() > 0.25 * bed  # under the voice: ducked, not gone
-        thinking = levels(rec, THINK)[start:] > 0.25 * AMP
+        # Thinking ends when the agent answers: the typing stops, the bed plays on.
+        await until(lambda: levels(rec, THINK)[-5:].max() < 0.1 * typing, "typing stops", 20)
+        assert levels(rec, BED)[-5:].min() > 0.7 * bed
+        thinking = levels(rec, THINK)[start:] > 0.5 * typing
         assert 1.0 < thinking.sum() / 10 < 12.0  # about the 2.5 s search plus the LLM's pause
         await until(lambda: voice_heard(caller), "the agent's voice")
+        # prewarm() decoded the scene when the job process started; the job reused it.
+        log = w.log_text()
+        compiled = log.count(f"compiled {scene}")
+        assert "prewarmed" in log and compiled == 1, f"compiled {compiled}×: prewarm not reused"
         await hang_up_and_check_job_ends(w, caller)
 
 
 async def test_advanced_tools_play_a_notification_and_a_thinking_indicator(
     livekit_server: LocalServer, tmp_path: Path
 ):
-    tone_clips(tmp_path)
-    scene = tmp_path / "assistant.yaml"
-    scene.write_text(ASSISTANT_TONES)
+    scene = toned(
+        ROOT / "examples" / "scenes" / "assistant.yaml",
+        {"office-ambience": BED, "notification": PING, "thinking-pulse": THINK},
+        tmp_path,
+    )
+    bed, ping, thinking = 0.3 * AMP, db(-6) * AMP, db(-10) * AMP
     async with (
         worker(livekit_server, "examples/advanced.py", env={"SOUNDSCAPE_SCENE": str(scene)}) as w,
         call(livekit_server) as caller,
     ):
         rec = await caller.wait_track("soundscape")
-        assert not heard(rec, PING, 0.1 * AMP)
+        await until(lambda: heard(rec, BED, 0.7 * bed), "the bed is heard")
+        assert not heard(rec, PING, 0.1 * ping)
         # "Ping me": the LLM calls `notify` (a tool made from the scene's trigger).
-        await until(lambda: heard(rec, PING, 0.5 * AMP), "the notification")
+        await until(lambda: heard(rec, PING, 0.7 * ping), "the notification")
         # "Think about it": start_thinking_sound(seconds=20) loops the thinking sound.
-        await until(lambda: heard(rec, THINK, 0.5 * AMP), "the thinking indicator")
+        await until(lambda: heard(rec, THINK, 0.7 * thinking), "the thinking indicator")
         on = time.monotonic()
         # "Never mind, stop": stop_thinking_sound() ends it long before its 20 s are up.
-        await until(lambda: levels(rec, THINK)[-5:].max() < 0.05 * AMP, "the indicator stops", 20)
+        await until(
+            lambda: levels(rec, THINK)[-5:].max() < 0.1 * thinking, "the indicator stops", 20
+        )
         assert time.monotonic() - on < 15.0
-        assert levels(rec, BED)[-5:].min() > 0.5 * 0.3 * AMP  # the bed plays on
+        assert levels(rec, BED)[-5:].min() > 0.7 * bed  # the bed plays on
         assert voice_heard(caller)
         await hang_up_and_check_job_ends(w, caller)
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "examples" / "scenes").glob("*.yaml")), ids=lambda p: p.name
+)
+def test_example_scene_lints_clean(path: Path):
+    from soundscape.lint import lint_file
+
+    bad = [d for d in lint_file(path) if d.severity in ("warning", "error")]
+    assert bad == [], "\n".join(str(d) for d in bad)
+    first = path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == "# yaml-language-server: $schema=../../docs/scene.schema.json"
 
 
 def run_test_command(*args: str) -> subprocess.CompletedProcess[str]:
@@ -276,9 +260,16 @@ async def test_hold_transfer_plays_hold_music_until_resume(livekit_server: Local
 
 
 async def test_tool_sounds_follow_the_tool_that_runs(livekit_server: LocalServer, tmp_path: Path):
-    tone_clips(tmp_path)
-    scene = tmp_path / "tools.yaml"
-    scene.write_text(TOOL_TONES)
+    tones = {
+        "office-ambience": BED,
+        "thinking-pulse": THINK,
+        "keyboard-typing2": TOOL,
+        "notification": PING,
+        "success": DONE,
+        "error": ERR,
+    }
+    scene = toned(ROOT / "examples" / "scenes" / "tool-sounds.yaml", tones, tmp_path)
+    think, typing, ping, done = db(-16) * AMP, 0.7 * AMP, db(-8) * AMP, db(-12) * AMP
     async with (
         worker(
             livekit_server, "examples/tool_sounds.py", env={"SOUNDSCAPE_SCENE": str(scene)}
@@ -286,19 +277,19 @@ async def test_tool_sounds_follow_the_tool_that_runs(livekit_server: LocalServer
         call(livekit_server) as caller,
     ):
         rec = await caller.wait_track("soundscape")
-        cue = 0.5 * AMP
         # get_time, then lookup_order (2 s), then send_email.
-        await until(lambda: heard(rec, PING, 0.5 * cue), "send_email's notification", 45)
-        think, tool = first_heard(rec, THINK, 0.5 * cue), first_heard(rec, TOOL, 0.5 * cue)
-        assert think is not None and tool is not None, "thinking and lookup sounds"
+        await until(lambda: heard(rec, PING, 0.7 * ping), "send_email's notification", 45)
+        t_think = first_heard(rec, THINK, 0.5 * think)
+        t_tool = first_heard(rec, TOOL, 0.5 * typing)
+        assert t_think is not None and t_tool is not None, "thinking and lookup sounds"
         # get_time came first and sounded like thinking, not like a lookup (the guard).
-        assert think < tool
-        assert episodes(rec, TOOL, 0.5 * cue, 0.1 * cue) == 1  # only lookup_order typed
-        lookup = levels(rec, TOOL) > 0.5 * cue
+        assert t_think < t_tool
+        assert episodes(rec, TOOL, 0.5 * typing, 0.1 * typing) == 1  # only lookup_order typed
+        lookup = levels(rec, TOOL) > 0.5 * typing
         assert 1.2 < lookup.sum() / 10 < 6.0  # as long as the 2 s tool ran
-        assert heard(rec, DONE, 0.5 * cue)  # tool.ended status done: the success sound
-        done = first_heard(rec, DONE, 0.5 * cue)
-        assert done is not None and done > tool
+        t_done = first_heard(rec, DONE, 0.5 * done)  # tool.ended, status done: success
+        assert t_done is not None and t_done > t_tool
+        assert not heard(rec, ERR, 0.1 * done)  # no tool failed
         await until(lambda: voice_heard(caller), "the agent's voice")
         await hang_up_and_check_job_ends(w, caller)
 
