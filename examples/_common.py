@@ -67,10 +67,19 @@ def room_options(scripted: bool) -> room_io.RoomOptions:
     return room_io.RoomOptions(audio_input=not scripted)
 
 
-def end_with_the_call(ctx: JobContext, session: AgentSession) -> None:
-    """End the job when the session closes (the caller hung up: RoomIO closes the session).
-    Without it the job process stays in the room until the server closes the empty room."""
-    session.on("close", lambda _ev: ctx.shutdown("the session closed"))
+async def converse(
+    ctx: JobContext,
+    session: AgentSession,
+    scripted: bool,
+    greeting: str,
+    user_turns: Sequence[str],
+) -> None:
+    """Start the conversation. With a real model: greet the caller, then it is up to them.
+    With the stand-ins: play the whole scripted call (`scripted_call`)."""
+    if scripted:
+        await scripted_call(ctx, session, greeting, user_turns)
+    else:
+        await session.generate_reply(instructions=f"Greet the caller like this: {greeting}")
 
 
 async def scripted_call(

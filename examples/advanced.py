@@ -24,11 +24,10 @@ from pathlib import Path
 
 from _common import (
     check_console_audio,
-    end_with_the_call,
+    converse,
     make_session,
     room_options,
     scene_path,
-    scripted_call,
 )
 from livekit.agents import Agent, AgentServer, JobContext, JobProcess, cli, function_tool
 
@@ -92,28 +91,29 @@ server = AgentServer(setup_fnc=prewarm)
 
 SCRIPT = [
     Reply(tools=(ToolCall(NOTIFY),)),
-    Reply(text="There, you heard the notification."),
+    Reply(text="Done."),
     Reply(tools=(ToolCall("start_thinking_sound", {"seconds": 20}),)),
-    Reply(text="Let me think that over for a moment."),
+    Reply(text="Let me think."),
     Reply(tools=(ToolCall("stop_thinking_sound"),)),
-    Reply(text="All right, I have stopped thinking about it."),
+    Reply(text="Stopped."),
 ]
 
 
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
     session, scripted = make_session(SCRIPT)
-    end_with_the_call(ctx, session)
+    # The caller hung up (RoomIO closes the session): end the job, or it idles ~20 s.
+    session.on("close", lambda _: ctx.shutdown())
     scape = soundscape.load(SCENE)
     await session.start(agent=Assistant(scape), room=ctx.room, room_options=room_options(scripted))
     await scape.start(room=ctx.room, agent_session=session)  # closes itself with the session
-    if scripted:
-        await scripted_call(
-            ctx,
-            session,
-            "Hi! I can ping you, and think out loud.",
-            ["Ping me, please.", "Think about it for a while.", "Never mind, stop."],
-        )
+    await converse(
+        ctx,
+        session,
+        scripted,
+        "Hi! How can I help?",
+        ["Ping me, please.", "Think about it for a while.", "Never mind, stop."],
+    )
 
 
 # --------------------------------------------------------------------------- `test`

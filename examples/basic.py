@@ -12,15 +12,13 @@ See examples/README.md.
 from __future__ import annotations
 
 import asyncio
-import logging
 
 from _common import (
     check_console_audio,
-    end_with_the_call,
+    converse,
     make_session,
     room_options,
     scene_path,
-    scripted_call,
 )
 from livekit.agents import Agent, AgentServer, JobContext, JobProcess, cli, function_tool
 
@@ -28,7 +26,6 @@ import soundscape
 from soundscape.testing import Reply, ToolCall
 
 SCENE = scene_path("scenes/office.yaml")
-log = logging.getLogger("soundscape.examples")
 
 
 class SearchAgent(Agent):
@@ -56,23 +53,27 @@ server = AgentServer(setup_fnc=prewarm)
 # With no API keys the agent answers from this script (see _common.py).
 SCRIPT = [
     Reply(tools=(ToolCall("search_web", {"query": "weather in Lisbon"}),), delay=0.5),
-    Reply(text="I could not find it, but Lisbon is usually sunny this time of year."),
+    Reply(text="Lisbon is usually sunny this time of year."),
 ]
 
 
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
     session, scripted = make_session(SCRIPT)
-    end_with_the_call(ctx, session)
+    # The caller hung up (RoomIO closes the session): end the job, or it idles ~20 s.
+    session.on("close", lambda _: ctx.shutdown())
     scape = soundscape.load(SCENE)
     await session.start(agent=SearchAgent(), room=ctx.room, room_options=room_options(scripted))
     # After session.start (which connects to the room): the scene publishes its own track.
     await scape.start(room=ctx.room, agent_session=session)
     # No aclose() needed: the scape fades out and stops by itself when the session closes.
-    if scripted:
-        await scripted_call(
-            ctx, session, "Hello! I can search the web for you.", ["What's the weather in Lisbon?"]
-        )
+    await converse(
+        ctx,
+        session,
+        scripted,
+        "Hello! I can search the web for you.",
+        ["What's the weather in Lisbon?"],
+    )
 
 
 if __name__ == "__main__":

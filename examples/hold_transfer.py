@@ -13,16 +13,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 
 from _common import (
     check_console_audio,
-    end_with_the_call,
+    converse,
     make_session,
     room_options,
     scene_path,
-    scripted_call,
 )
 from livekit.agents import Agent, AgentServer, JobContext, JobProcess, cli, function_tool
 
@@ -32,7 +30,6 @@ from soundscape.testing import Reply, ToolCall
 SCENE = scene_path("scenes/hold.yaml")
 # How long the simulated colleague takes to pick up.
 PICKUP_SECONDS = float(os.environ.get("HOLD_SECONDS", "6"))
-log = logging.getLogger("soundscape.examples")
 
 
 class Receptionist(Agent):
@@ -80,16 +77,16 @@ SCRIPT = [
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
     session, scripted = make_session(SCRIPT)
-    end_with_the_call(ctx, session)
+    # The caller hung up (RoomIO closes the session): end the job, or it idles ~20 s.
+    session.on("close", lambda _: ctx.shutdown())
     scape = soundscape.load(SCENE)
     await session.start(
         agent=Receptionist(scape), room=ctx.room, room_options=room_options(scripted)
     )
     await scape.start(room=ctx.room, agent_session=session)
-    if scripted:
-        await scripted_call(
-            ctx, session, "Hello, Acme reception.", ["Can I talk to someone in sales?"]
-        )
+    await converse(
+        ctx, session, scripted, "Hello, Acme reception.", ["Can I talk to someone in sales?"]
+    )
 
 
 if __name__ == "__main__":

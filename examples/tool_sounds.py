@@ -17,11 +17,10 @@ import time
 
 from _common import (
     check_console_audio,
-    end_with_the_call,
+    converse,
     make_session,
     room_options,
     scene_path,
-    scripted_call,
 )
 from livekit.agents import Agent, AgentServer, JobContext, JobProcess, cli, function_tool
 
@@ -80,28 +79,29 @@ server = AgentServer(setup_fnc=prewarm)
 
 SCRIPT = [
     Reply(tools=(ToolCall("get_time"),)),
-    Reply(text="It is just after noon."),
+    Reply(text="Just after noon."),
     Reply(tools=(ToolCall("lookup_order", {"order": "A-1042"}),)),
     Reply(text="Your order ships tomorrow."),
     Reply(tools=(ToolCall("send_email", {"subject": "Your receipt"}),)),
-    Reply(text="I have emailed you the receipt."),
+    Reply(text="Receipt sent."),
 ]
 
 
 @server.rtc_session()
 async def entrypoint(ctx: JobContext) -> None:
     session, scripted = make_session(SCRIPT)
-    end_with_the_call(ctx, session)
+    # The caller hung up (RoomIO closes the session): end the job, or it idles ~20 s.
+    session.on("close", lambda _: ctx.shutdown())
     scape = soundscape.load(SCENE)
     await session.start(agent=ShopAgent(), room=ctx.room, room_options=room_options(scripted))
     await scape.start(room=ctx.room, agent_session=session)
-    if scripted:
-        await scripted_call(
-            ctx,
-            session,
-            "Welcome to the shop.",
-            ["What time is it?", "Where is my order A-1042?", "Email me the receipt."],
-        )
+    await converse(
+        ctx,
+        session,
+        scripted,
+        "Welcome!",
+        ["What time is it?", "Where is my order A-1042?", "Email me the receipt."],
+    )
 
 
 if __name__ == "__main__":

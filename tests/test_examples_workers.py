@@ -82,7 +82,7 @@ async def until(cond: Callable[[], bool], what: str, timeout: float = 30.0) -> N
 
 async def hang_up_and_check_job_ends(w, caller: Caller) -> None:  # type: ignore[no-untyped-def]
     """The caller leaves; the job process must be gone within JOB_EXIT seconds."""
-    jobs = w.job_pids()
+    jobs = w.jobs()
     assert jobs, f"no job process while the call was up:\n{w.log_tail()}"
     await caller.aclose()
     took = await w.wait_jobs_done(timeout=JOB_EXIT)
@@ -326,6 +326,31 @@ def test_worker_harness_reports_a_worker_that_dies(livekit_server: LocalServer, 
 
     with pytest.raises(WorkerFailed, match="no agent here"):
         asyncio.run(run())
+
+
+def test_worker_harness_finds_processes_left_behind(livekit_server: LocalServer, tmp_path: Path):
+    """A process the worker started and orphaned (re-parented away from it) is still found
+    and reported, then killed."""
+    fake = tmp_path / "leaky.py"
+    fake.write_text(
+        "import os, signal, subprocess, time\n"
+        "if os.fork() == 0:  # the orphan: its parent exits at once\n"
+        "    subprocess.Popen(['sleep', '60'])\n"
+        "    os._exit(0)\n"
+        "print('registered worker', flush=True)\n"
+        "signal.signal(signal.SIGTERM, lambda *_: os._exit(0))\n"
+        "time.sleep(60)\n"
+    )
+
+    async def run() -> list[int]:
+        async with worker(livekit_server, fake) as w:
+            await until(lambda: len(w.children()) == 1, "the orphan is running", 10)
+            left = w.children()
+        return left
+
+    with pytest.raises(WorkerFailed, match="left behind") as info:
+        asyncio.run(run())
+    assert "sleep 60" in str(info.value)
 
 
 # ----------------------------------------------------------------- console mode

@@ -75,6 +75,8 @@ def _ppid(pid: int) -> int:
 # What multiprocessing starts next to the job processes (their cmdline is the forkserver's
 # too, so they are told apart by parent: helpers are the worker's own children).
 _HELPERS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
+_JOB_ID = re.compile(r'"job_id": "([^"]+)"')
+_PID = re.compile(r'"pid": (\d+)')
 
 
 def _cmdline(pid: int) -> str:
@@ -87,8 +89,11 @@ def _cmdline(pid: int) -> str:
 class Worker:
     """A running worker process: ``pid``, ``log_text()``, ``children()``, ``job_pids()``."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], log_path: Path, argv: list[str]) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[bytes], log_path: Path, argv: list[str], mode: str = "dev"
+    ) -> None:
         self.proc = proc
+        self.mode = mode
         self.pid = proc.pid
         self.log_path = log_path
         self.argv = argv
@@ -128,6 +133,23 @@ class Worker:
         self.seen_jobs |= now
         return now
 
+    def jobs(self) -> dict[str, int]:
+        """Job id → pid of the process that ran it, from the job's own log lines (both log
+        formats carry ``"pid": N`` and ``"job_id": "AJ_..."``)."""
+        out: dict[str, int] = {}
+        for line in self.log_text().splitlines():
+            job, pid = _JOB_ID.search(line), _PID.search(line)
+            if job and pid and int(pid.group(1)) != self.pid:
+                out.setdefault(job.group(1), int(pid.group(1)))
+        return out
+
+    def _running_jobs(self) -> set[int]:
+        alive = set(self.children())
+        running = {pid for pid in self.jobs().values() if pid in alive}
+        if self.mode == "dev":  # no idle pool: any non-helper process is a job's
+            running |= self.job_pids()
+        return running
+
     def describe(self, pids: Any) -> str:
         return "\n".join(f"  {p}: {_cmdline(p)}" for p in sorted(pids)) or "  (none)"
 
@@ -151,19 +173,20 @@ class Worker:
                 )
             await asyncio.sleep(0.1)
 
-    async def wait_job_started(self, *, timeout: float = 20.0) -> set[int]:
-        """Wait until a job process is running; its pids."""
+    async def wait_job_started(self, *, timeout: float = 20.0) -> dict[str, int]:
+        """Wait until a job has started in a job process: {job id: pid}."""
         deadline = time.monotonic() + timeout
-        while not (pids := self.job_pids()):
+        while not (jobs := self.jobs()):
             if time.monotonic() > deadline:
-                raise WorkerFailed(f"no job process within {timeout:.0f} s:\n{self.log_tail()}")
+                raise WorkerFailed(f"no job started within {timeout:.0f} s:\n{self.log_tail()}")
             await asyncio.sleep(0.1)
-        return pids
+        return jobs
 
     async def wait_jobs_done(self, *, timeout: float = 10.0) -> float:
-        """Wait until every job process has exited; how long that took (seconds)."""
+        """Wait until every job's process has exited (under ``dev``: every process but the
+        multiprocessing helpers); how long that took, in seconds."""
         t0 = time.monotonic()
-        while pids := self.job_pids():
+        while pids := self._running_jobs():
             if time.monotonic() - t0 > timeout:
                 raise WorkerFailed(
                     f"job processes still running {timeout:.0f} s after the call:\n"
@@ -257,7 +280,7 @@ async def worker(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    w = Worker(proc, log_path, argv)
+    w = Worker(proc, log_path, argv, mode)
     ok = False
     try:
         await w.wait_log(REGISTERED, timeout=ready_timeout)
