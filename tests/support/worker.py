@@ -243,8 +243,8 @@ def worker_env(
     )
     if cache_dir is not None:
         e["SOUNDSCAPE_CACHE_DIR"] = str(cache_dir)
-    else:
-        e.setdefault("SOUNDSCAPE_CACHE_DIR", tempfile.mkdtemp(prefix="soundscape-worker-cache-"))
+    elif "SOUNDSCAPE_CACHE_DIR" not in e:
+        e["SOUNDSCAPE_CACHE_DIR"] = tempfile.mkdtemp(prefix="soundscape-worker-cache-")
     e.update(env or {})
     return e
 
@@ -258,16 +258,18 @@ async def worker(
     env: Mapping[str, str] | None = None,
     ready_timeout: float = 40.0,
     stop_timeout: float = 10.0,
+    work_dir: Path | None = None,
 ) -> AsyncIterator[Worker]:
     """Run ``python agent_file mode *args`` until registered with ``server``; stop it on exit.
 
-    ``env`` adds to `worker_env`. The log and the clip cache live in one temporary folder,
-    removed afterwards unless something failed (the log's path is printed with it).
+    ``env`` adds to `worker_env`. The log and the clip cache live in one folder: a new one
+    under ``work_dir`` (e.g. pytest's ``tmp_path``; left for pytest to clean), else a
+    temporary one removed afterwards unless something failed (its path is printed then).
     """
     path = Path(agent_file)
     if not path.is_absolute():
         path = ROOT / path
-    work = Path(tempfile.mkdtemp(prefix="soundscape-worker-"))
+    work = Path(tempfile.mkdtemp(prefix="soundscape-worker-", dir=work_dir))
     log_path = work / "worker.log"
     argv = [sys.executable, str(path), mode, *args]
     with open(log_path, "wb") as logf:
@@ -297,7 +299,7 @@ async def worker(
                 raise
             # The test already failed; its error is the one to report.
         else:
-            if ok:
+            if ok and work_dir is None:
                 shutil.rmtree(work, ignore_errors=True)
 
 
