@@ -371,6 +371,12 @@ def test_worker_harness_finds_processes_left_behind(livekit_server: LocalServer,
     assert "sleep 60" in str(info.value)
 
 
+async def test_call_without_a_worker_says_no_job_came(livekit_server: LocalServer):
+    with pytest.raises(AssertionError, match=r"no audio on track 'soundscape'.*dispatched"):
+        async with call(livekit_server, timeout=2):
+            pass
+
+
 # ----------------------------------------------------------------- console mode
 
 

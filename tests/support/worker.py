@@ -320,7 +320,14 @@ async def call(
     await caller.join(server.url, server.token(identity, name))
     try:
         for track in wait_for:
-            await caller.wait_track(track, timeout=timeout)
+            try:
+                await caller.wait_track(track, timeout=timeout)
+            except TimeoutError:
+                got = sorted({f"{r.participant}/{r.track_name}" for r in caller.recordings})
+                raise AssertionError(
+                    f"room {name}: no audio on track {track!r} within {timeout:.0f} s "
+                    f"(subscribed: {', '.join(got) or 'nothing'}; was a job dispatched?)"
+                ) from None
         yield caller
     finally:
         await caller.aclose()
