@@ -24,6 +24,7 @@ import asyncio
 import contextlib
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -74,6 +75,8 @@ def _ppid(pid: int) -> int:
 # What multiprocessing starts next to the job processes (their cmdline is the forkserver's
 # too, so they are told apart by parent: helpers are the worker's own children).
 _HELPERS = ("multiprocessing.forkserver", "multiprocessing.resource_tracker")
+_JOB_ID = re.compile(r'"job_id": "([^"]+)"')
+_PID = re.compile(r'"pid": (\d+)')
 
 
 def _cmdline(pid: int) -> str:
@@ -86,8 +89,11 @@ def _cmdline(pid: int) -> str:
 class Worker:
     """A running worker process: ``pid``, ``log_text()``, ``children()``, ``job_pids()``."""
 
-    def __init__(self, proc: subprocess.Popen[bytes], log_path: Path, argv: list[str]) -> None:
+    def __init__(
+        self, proc: subprocess.Popen[bytes], log_path: Path, argv: list[str], mode: str = "dev"
+    ) -> None:
         self.proc = proc
+        self.mode = mode
         self.pid = proc.pid
         self.log_path = log_path
         self.argv = argv
@@ -127,6 +133,23 @@ class Worker:
         self.seen_jobs |= now
         return now
 
+    def jobs(self) -> dict[str, int]:
+        """Job id → pid of the process that ran it, from the job's own log lines (both log
+        formats carry ``"pid": N`` and ``"job_id": "AJ_..."``)."""
+        out: dict[str, int] = {}
+        for line in self.log_text().splitlines():
+            job, pid = _JOB_ID.search(line), _PID.search(line)
+            if job and pid and int(pid.group(1)) != self.pid:
+                out.setdefault(job.group(1), int(pid.group(1)))
+        return out
+
+    def _running_jobs(self) -> set[int]:
+        alive = set(self.children())
+        running = {pid for pid in self.jobs().values() if pid in alive}
+        if self.mode == "dev":  # no idle pool: any non-helper process is a job's
+            running |= self.job_pids()
+        return running
+
     def describe(self, pids: Any) -> str:
         return "\n".join(f"  {p}: {_cmdline(p)}" for p in sorted(pids)) or "  (none)"
 
@@ -150,19 +173,20 @@ class Worker:
                 )
             await asyncio.sleep(0.1)
 
-    async def wait_job_started(self, *, timeout: float = 20.0) -> set[int]:
-        """Wait until a job process is running; its pids."""
+    async def wait_job_started(self, *, timeout: float = 20.0) -> dict[str, int]:
+        """Wait until a job has started in a job process: {job id: pid}."""
         deadline = time.monotonic() + timeout
-        while not (pids := self.job_pids()):
+        while not (jobs := self.jobs()):
             if time.monotonic() > deadline:
-                raise WorkerFailed(f"no job process within {timeout:.0f} s:\n{self.log_tail()}")
+                raise WorkerFailed(f"no job started within {timeout:.0f} s:\n{self.log_tail()}")
             await asyncio.sleep(0.1)
-        return pids
+        return jobs
 
     async def wait_jobs_done(self, *, timeout: float = 10.0) -> float:
-        """Wait until every job process has exited; how long that took (seconds)."""
+        """Wait until every job's process has exited (under ``dev``: every process but the
+        multiprocessing helpers); how long that took, in seconds."""
         t0 = time.monotonic()
-        while pids := self.job_pids():
+        while pids := self._running_jobs():
             if time.monotonic() - t0 > timeout:
                 raise WorkerFailed(
                     f"job processes still running {timeout:.0f} s after the call:\n"
@@ -202,7 +226,9 @@ class Worker:
         return self.returncode
 
 
-def worker_env(server: LocalServer, env: Mapping[str, str] | None = None) -> dict[str, str]:
+def worker_env(
+    server: LocalServer, env: Mapping[str, str] | None = None, *, cache_dir: Path | None = None
+) -> dict[str, str]:
     """The environment a worker gets: the server's URL and keys, this checkout first on the
     import path, a private cache dir, no API keys of the developer's (so stand-ins are used)."""
     e = dict(os.environ)
@@ -215,7 +241,10 @@ def worker_env(server: LocalServer, env: Mapping[str, str] | None = None) -> dic
         PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])]),
         PYTHONUNBUFFERED="1",
     )
-    e.setdefault("SOUNDSCAPE_CACHE_DIR", tempfile.mkdtemp(prefix="soundscape-worker-cache-"))
+    if cache_dir is not None:
+        e["SOUNDSCAPE_CACHE_DIR"] = str(cache_dir)
+    elif "SOUNDSCAPE_CACHE_DIR" not in e:
+        e["SOUNDSCAPE_CACHE_DIR"] = tempfile.mkdtemp(prefix="soundscape-worker-cache-")
     e.update(env or {})
     return e
 
@@ -229,28 +258,31 @@ async def worker(
     env: Mapping[str, str] | None = None,
     ready_timeout: float = 40.0,
     stop_timeout: float = 10.0,
+    work_dir: Path | None = None,
 ) -> AsyncIterator[Worker]:
     """Run ``python agent_file mode *args`` until registered with ``server``; stop it on exit.
 
-    ``env`` adds to `worker_env`. On a failure inside the block the worker's log is printed.
+    ``env`` adds to `worker_env`. The log and the clip cache live in one folder: a new one
+    under ``work_dir`` (e.g. pytest's ``tmp_path``; left for pytest to clean), else a
+    temporary one removed afterwards unless something failed (its path is printed then).
     """
     path = Path(agent_file)
     if not path.is_absolute():
         path = ROOT / path
-    log_dir = Path(tempfile.mkdtemp(prefix="soundscape-worker-"))
-    log_path = log_dir / "worker.log"
+    work = Path(tempfile.mkdtemp(prefix="soundscape-worker-", dir=work_dir))
+    log_path = work / "worker.log"
     argv = [sys.executable, str(path), mode, *args]
     with open(log_path, "wb") as logf:
         proc = subprocess.Popen(
             argv,
             cwd=str(ROOT),
-            env=worker_env(server, env),
+            env=worker_env(server, env, cache_dir=work / "cache"),
             stdout=logf,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    w = Worker(proc, log_path, argv)
+    w = Worker(proc, log_path, argv, mode)
     ok = False
     try:
         await w.wait_log(REGISTERED, timeout=ready_timeout)
@@ -266,6 +298,9 @@ async def worker(
             if ok:
                 raise
             # The test already failed; its error is the one to report.
+        else:
+            if ok and work_dir is None:
+                shutil.rmtree(work, ignore_errors=True)
 
 
 @contextlib.asynccontextmanager
@@ -285,7 +320,14 @@ async def call(
     await caller.join(server.url, server.token(identity, name))
     try:
         for track in wait_for:
-            await caller.wait_track(track, timeout=timeout)
+            try:
+                await caller.wait_track(track, timeout=timeout)
+            except TimeoutError:
+                got = sorted({f"{r.participant}/{r.track_name}" for r in caller.recordings})
+                raise AssertionError(
+                    f"room {name}: no audio on track {track!r} within {timeout:.0f} s "
+                    f"(subscribed: {', '.join(got) or 'nothing'}; was a job dispatched?)"
+                ) from None
         yield caller
     finally:
         await caller.aclose()
