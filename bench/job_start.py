@@ -32,8 +32,10 @@ Per call (wall clock, ``time.time()``, in the callers process and the job alike)
 5. "event loop blocked" warnings that livekit-agents' loop monitor logged from the job
    processes (the worker's log carries each record with its process id).
 
-The calls' ``session.on("close", lambda _: ctx.shutdown())`` ends each job when the caller
-leaves; every job process must have exited before the next call.
+A call ends with the caller leaving and the room deleted (as a phone call's end does; the
+server would take ~2 s to report a caller who merely left); the job's
+``session.on("close", lambda _: ctx.shutdown())`` then ends it, and its process must have
+exited before the next call joins.
 """
 
 from __future__ import annotations
@@ -136,6 +138,14 @@ def audible_at(frames: list[tuple[float, np.ndarray]], dbfs: float) -> float | N
     return None
 
 
+async def _delete_room(cfg: dict[str, Any], room: str) -> None:
+    from livekit import api
+
+    url = cfg["url"].replace("ws://", "http://", 1)
+    async with api.LiveKitAPI(url, cfg["key"], cfg["secret"]) as lk:
+        await lk.room.delete_room(api.DeleteRoomRequest(room=room))
+
+
 async def one_call(cfg: dict[str, Any], room: str, used: set[int]) -> dict[str, Any]:
     from soundscape.caller import Caller
     from soundscape.livekit_local import make_token
@@ -172,8 +182,13 @@ async def one_call(cfg: dict[str, Any], room: str, used: set[int]) -> dict[str, 
     except (TimeoutError, KeyError) as e:
         row["error"] = str(e) or repr(e)
     finally:
-        t_leave = time.monotonic()
+        t_leave, left = time.monotonic(), time.time()
         await caller.aclose()
+        # Hang up for good: the server takes ~2 s to tell the job that a caller who left is
+        # gone; a deleted room disconnects the job at once (a phone call's end does this).
+        with contextlib.suppress(Exception):
+            await _delete_room(cfg, room)
+        row["leave_s"] = round(time.monotonic() - t_leave, 2)
     pid = int(job.get("pid") or _read(jobs / f"{room}.json").get("pid") or 0)
     row["pid"] = pid or None
     if pid:
@@ -183,6 +198,10 @@ async def one_call(cfg: dict[str, Any], room: str, used: set[int]) -> dict[str, 
             await asyncio.sleep(0.1)
         row["exited"] = not calls.alive(pid)
         row["exit_s"] = round(time.monotonic() - t_leave, 2)
+        # Of which: the session closing, the shutdown callbacks done (then the process exits).
+        end = _read(jobs / f"{room}.json")
+        for k in ("closed", "ended"):
+            row[f"{k}_s"] = round(end[k] - left, 2) if k in end else None
     return row
 
 

@@ -33,6 +33,10 @@ from typing import Any
 
 from livekit.agents import AgentServer, AgentSession, JobContext, JobProcess
 
+# The bench's own scaffolding is imported with this module, in every pooled process before
+# a call (so its first use is not blamed on the system under test): the scripted stand-ins,
+# the tap, the detector. `soundscape` is a lazy package: this loads no runtime, scene or
+# engine, so the cold configuration stays cold.
 from bench.agents.capacity_agent import (
     _env,
     _no_load,
@@ -41,6 +45,9 @@ from bench.agents.capacity_agent import (
     scripted_session,
     start_session,
 )
+from bench.calls import tone_level
+from soundscape.caller import Recording, record_source
+from soundscape.testing import Reply, ScriptedLLM
 
 SYSTEMS = ("none", "bap", "soundscape-cold", "soundscape-prewarmed")
 THINK = 0.6  # the scripted LLM's delay: the length of each `thinking` state
@@ -128,8 +135,6 @@ def onsets(
 ) -> list[float | None]:
     """For each ``thinking`` event: seconds until the first frame (arrival time) in which
     ``freq`` is at least half of ``level``, before the next state change (or 2 s)."""
-    from bench.calls import tone_level
-
     out: list[float | None] = []
     for k, (te, state) in enumerate(events):
         if state != "thinking":
@@ -151,13 +156,11 @@ async def entry(ctx: JobContext) -> None:
     path = _jobs() / f"{room}.json"
     _write(path, record)
 
-    from soundscape.caller import Recording, record_source
-    from soundscape.testing import Reply, ScriptedLLM
-
     loop = asyncio.get_running_loop()
     llm = ScriptedLLM()
     session = scripted_session(llm)
     session.on("close", lambda _: ctx.shutdown())
+    session.on("close", lambda _: record.setdefault("closed", time.time()))  # for the record
     events: list[tuple[float, str]] = []
     session.on("agent_state_changed", lambda ev: events.append((loop.time(), ev.new_state)))
     background = _Background(system, room)
