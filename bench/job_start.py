@@ -177,6 +177,9 @@ async def one_call(cfg: dict[str, Any], room: str, used: set[int]) -> dict[str, 
             rec = caller.tracks(bg)[-1]
             t = audible_at(rec.frames, BED_DBFS)
             row["bed_ms"] = None if t is None else round((t + wall - joined) * 1e3, 1)
+            if t is not None and bg in subs:
+                # What of it the track's own start took: 0 if it carries the bed from frame one.
+                row["bed_after_subscribed_ms"] = round((t + wall - subs[bg]) * 1e3, 1)
         row["thinking_ms"] = job.get("thinking_ms")
         row["states"] = [s for _, s in job.get("states", [])]
     except (TimeoutError, KeyError) as e:
@@ -256,6 +259,7 @@ def summarize(system: str, rows: list[dict[str, Any]], blocked: dict[str, Any]) 
         "entry_to_started_ms": _ms([r["entry_to_started_ms"] for r in ok]),
         "start_ms": _ms([r["start_ms"] for r in ok]),
         "bed_ms": _ms([r.get("bed_ms") for r in ok]),
+        "bed_after_subscribed_ms": _ms([r.get("bed_after_subscribed_ms") for r in ok]),
         "voice_subscribed_ms": _ms([r["subscribed_ms"].get("roomio_audio") for r in ok]),
         "first_thinking_ms": _ms([t[0] for t in thinking if t]),
         "later_thinking_ms": _ms([v for t in thinking for v in t[1:]]),

@@ -717,7 +717,9 @@ def _job_start_section() -> list[str]:
         "and level for BackgroundAudioPlayer. Times are medians (min–max) in ms: "
         "*join* = the caller's `connect()` returned (negative *join → entry*: the job "
         "started first); *bed audible* = the first 10 ms block of the background track, at "
-        "the caller, above -80 dBFS (voice only: its voice track's subscription); "
+        "the caller, above -80 dBFS (voice only: its voice track's subscription), and "
+        "how much of that came after the caller subscribed to the track (near 0: the track "
+        "carried the bed from its first frame); "
         "*thinking* = the `thinking` event → the first 10 ms frame at the background's "
         "AudioSource output (read back in the job) with the cue at half its level or more; "
         "*not heard* = the state ended first. *Blocked* = livekit-agents' \"event loop "
@@ -733,7 +735,7 @@ def _job_start_section() -> list[str]:
     for r in d["results"]:
         label = JOB_START_LABEL.get(r["system"], r["system"])
         if "error" in r:
-            rows.append([label, r["error"][:200]] + [""] * 10)
+            rows.append([label, r["error"][:200]] + [""] * 11)
             continue
         bed = r["voice_subscribed_ms"] if r["system"] == "none" else r["bed_ms"]
         rows.append(
@@ -744,6 +746,7 @@ def _job_start_section() -> list[str]:
                 spread(r["entry_to_started_ms"]),
                 spread(r["start_ms"]),
                 spread(bed) + (" (voice)" if r["system"] == "none" else ""),
+                spread(r.get("bed_after_subscribed_ms") or {}),
                 spread(r["first_thinking_ms"]),
                 spread(r["later_thinking_ms"]),
                 str(r["onsets_missed"]),
@@ -760,6 +763,7 @@ def _job_start_section() -> list[str]:
             "entry → `start()` returned",
             "`start()`",
             "join → bed audible",
+            "of which after the track's subscription",
             "first thinking",
             "later thinking",
             "cues not heard",
