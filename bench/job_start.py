@@ -368,7 +368,7 @@ def spread(s: dict[str, Any]) -> str:
     """'median (min–max)' of a `common.stats` result, '–' when empty."""
     if not s.get("n"):
         return "–"
-    if s["min"] == s["max"]:
+    if f"{s['min']:.0f}" == f"{s['max']:.0f}":
         return f"{s['median']:.0f}"
     return f"{s['median']:.0f} ({s['min']:.0f}–{s['max']:.0f})"
 
