@@ -1,4 +1,4 @@
-"""``python -m bench all|cpu|latency|play|memory|render|lint|cli|capacity|cluster|report [--quick]``."""
+"""``python -m bench all|cpu|latency|play|memory|render|lint|cli|capacity|cluster|job|report [--quick]``."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from . import (
     cluster,
     common,
     cpu,
+    job_start,
     latency,
     lint_speed,
     memory,
@@ -29,6 +30,7 @@ PARTS = {
     "cli": cli_start.run,
     "capacity": capacity.run,
     "cluster": cluster.run,
+    "job": job_start.run,
 }
 
 
@@ -40,7 +42,7 @@ def main() -> None:
     )
     ap.add_argument("part", choices=("all", *PARTS, "report"), help="what to measure")
     ap.add_argument(
-        "--quick", action="store_true", help="small configurations (about four minutes for all)"
+        "--quick", action="store_true", help="small configurations (about six minutes for all)"
     )
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
     a = ap.parse_args()

@@ -122,8 +122,9 @@ def pss_mb(pid: int) -> float | None:
 
 
 class AgentWorker:
-    """One ``bench.agents.capacity_agent`` worker process (its own process group: the
-    forkserver and every job process it starts are in it, so `stop` ends them all)."""
+    """One agent worker process, ``python -m AGENT`` (``bench.agents.capacity_agent`` unless
+    ``agent`` names another module that writes the same ready file), in its own process
+    group: the forkserver and every job process it starts are in it, so `stop` ends them all."""
 
     def __init__(
         self,
@@ -136,7 +137,9 @@ class AgentWorker:
         label: str = "w",
         idle: int = 2,
         env: dict[str, str] | None = None,
+        agent: str = AGENT,
     ) -> None:
+        self.agent = agent
         self.label = label
         self.jobs_dir = jobs_dir
         self.log_path = jobs_dir / f"worker-{label}.log"
@@ -159,7 +162,7 @@ class AgentWorker:
         ready.unlink(missing_ok=True)
         with open(self.log_path, "ab") as logf:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", AGENT],
+                [sys.executable, "-m", self.agent],
                 cwd=common.ROOT,
                 env=self.env,
                 stdout=logf,

@@ -137,6 +137,7 @@ def summary() -> list[tuple[str, str, str, str, str]]:
             )
         )
     rows += _capacity_summary()
+    rows += _job_start_summary()
     ren = common.load_result("render")
     if ren:
         for r in ren["results"]:
@@ -610,6 +611,179 @@ def _cluster_section() -> list[str]:
     )
 
 
+JOB_START_LABEL = {
+    "none": "no background (voice only)",
+    "bap": "BackgroundAudioPlayer",
+    "soundscape-cold": "soundscape, cold (no prewarm, empty clip cache)",
+    "soundscape-prewarmed": "soundscape, `prewarm()` in setup_fnc",
+}
+
+
+def _job_start_results() -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
+    d = common.load_result("job_start")
+    if not d:
+        return None
+    return d, {r["system"]: r for r in d["results"] if "error" not in r}
+
+
+def _med(r: dict[str, Any] | None, key: str) -> float | None:
+    return None if r is None else r[key].get("median")
+
+
+def _job_start_summary() -> list[tuple[str, str, str, str, str]]:
+    from .job_start import spread
+
+    got = _job_start_results()
+    if got is None or "soundscape-prewarmed" not in got[1]:
+        return []
+    d, res = got
+    g = d["goals"]
+    warm = res["soundscape-prewarmed"]
+    cold, bap, none = res.get("soundscape-cold"), res.get("bap"), res.get("none")
+
+    def ms(r: dict[str, Any] | None, key: str) -> str:
+        v = "–" if r is None else spread(r[key])
+        return v if v == "–" else v + " ms"
+
+    def met(v: float | None, goal: float) -> str:
+        return "yes" if v is not None and v <= goal else "no"
+
+    def blocked(r: dict[str, Any] | None) -> str:
+        return "–" if r is None else str(r["blocked"]["in_jobs"])
+
+    first, later = _med(warm, "first_thinking_ms"), _med(warm, "later_thinking_ms")
+    quick = first is not None and later is not None
+    quick = quick and first <= g["first_thinking_ms"] and first <= later + g["first_vs_later_ms"]  # type: ignore[operator]
+    bap_first = "–"
+    if bap is not None:
+        missed = bap["onsets_missed"]
+        cues = bap["first_thinking_ms"]["n"] + bap["later_thinking_ms"]["n"] + missed
+        bap_first = ms(bap, "first_thinking_ms")
+        if missed:
+            # Its cue comes later than the state lasts: say so rather than show nothing.
+            bap_first = ("" if bap_first == "–" else bap_first + "; ") + (
+                f"{missed} of {cues} cues not heard before the 0.6 s state ended"
+            )
+    return [
+        (
+            f"Job start: `start()` alone, prewarmed (cold: {ms(cold, 'start_ms')})",
+            f"≤ {g['start_ms']:.0f} ms",
+            ms(warm, "start_ms"),
+            ms(bap, "start_ms"),
+            met(_med(warm, "start_ms"), g["start_ms"]),
+        ),
+        (
+            f"Job start: caller joined → bed audible, prewarmed (cold: {ms(cold, 'bed_ms')}; "
+            f"the voice-only agent's voice track: {ms(none, 'voice_subscribed_ms')})",
+            f"≤ {g['bed_ms']:.0f} ms",
+            ms(warm, "bed_ms"),
+            ms(bap, "bed_ms"),
+            met(_med(warm, "bed_ms"), g["bed_ms"]),
+        ),
+        (
+            f'Job start: "event loop blocked" warnings in the calls\' job processes, prewarmed '
+            f"(cold: {blocked(cold)}; voice only: {blocked(none)})",
+            "0",
+            blocked(warm),
+            blocked(bap),
+            "yes" if warm["blocked"]["in_jobs"] == 0 else "no",
+        ),
+        (
+            f"First state change of a call, at the source, prewarmed "
+            f"(later ones: {ms(warm, 'later_thinking_ms')})",
+            f"≤ {g['first_thinking_ms']:.0f} ms, as quick as later ones",
+            ms(warm, "first_thinking_ms"),
+            bap_first,
+            "yes" if quick else "no",
+        ),
+    ]
+
+
+def _job_start_section() -> list[str]:
+    from .job_start import spread
+
+    got = _job_start_results()
+    if got is None:
+        return ["(not run: `python -m bench job`)"]
+    d, _ = got
+    g = d["goals"]
+    out = [
+        f"bench/job_start.py: one livekit-agents worker per configuration (`AgentServer`, a "
+        "process per job, one idle process set up by `setup_fnc` before the call comes, as "
+        f"under `start`), {d['calls_per_config']} calls one after another, each a fresh room "
+        "joined by a caller and a fresh job process, which runs a real `AgentSession` "
+        f"(scripted LLM and TTS: {d['turns']} turns, each thinking 0.6 s). The bed is the "
+        "built-in office ambience at gain 1.0; the thinking cue a 1 kHz tone, the same file "
+        "and level for BackgroundAudioPlayer. Times are medians (min–max) in ms: "
+        "*join* = the caller's `connect()` returned (negative *join → entry*: the job "
+        "started first); *bed audible* = the first 10 ms block of the background track, at "
+        "the caller, above -80 dBFS (voice only: its voice track's subscription), and "
+        "how much of that came after the caller subscribed to the track (near 0: the track "
+        "carried the bed from its first frame); "
+        "*thinking* = the `thinking` event → the first 10 ms frame at the background's "
+        "AudioSource output (read back in the job) with the cue at half its level or more; "
+        "*not heard* = the state ended first. *Blocked* = livekit-agents' \"event loop "
+        "blocked\" warnings logged by the calls' job processes.",
+        "",
+        f"Goals: `start()` ≤ {g['start_ms']:.0f} ms and join → bed ≤ {g['bed_ms']:.0f} ms "
+        f'with prewarm; no "event loop blocked" warning; the first state change ≤ '
+        f"{g['first_thinking_ms']:.0f} ms at the source, no more than "
+        f"{g['first_vs_later_ms']:.0f} ms behind the later ones.",
+        "",
+    ]
+    rows = []
+    for r in d["results"]:
+        label = JOB_START_LABEL.get(r["system"], r["system"])
+        if "error" in r:
+            rows.append([label, r["error"][:200]] + [""] * 11)
+            continue
+        bed = r["voice_subscribed_ms"] if r["system"] == "none" else r["bed_ms"]
+        rows.append(
+            [
+                label,
+                f"{r['calls_ok']}/{r['calls']}",
+                spread(r["join_to_entry_ms"]),
+                spread(r["entry_to_started_ms"]),
+                spread(r["start_ms"]),
+                spread(bed) + (" (voice)" if r["system"] == "none" else ""),
+                spread(r.get("bed_after_subscribed_ms") or {}),
+                spread(r["first_thinking_ms"]),
+                spread(r["later_thinking_ms"]),
+                str(r["onsets_missed"]),
+                str(r["blocked"]["in_jobs"]),
+                spread(r["setup_ms"]),
+                str((r.get("loadavg") or ["–"])[0]),
+            ]
+        )
+    out += _md(
+        [
+            "configuration",
+            "calls",
+            "join → entry",
+            "entry → `start()` returned",
+            "`start()`",
+            "join → bed audible",
+            "of which after the track's subscription",
+            "first thinking",
+            "later thinking",
+            "cues not heard",
+            "blocked",
+            "setup_fnc",
+            "load",
+        ],
+        rows,
+    )
+    said = [
+        f"- {JOB_START_LABEL.get(r['system'], r['system'])}: `{r['blocked']['examples'][0]}`"
+        for r in d["results"]
+        if (r.get("blocked") or {}).get("examples")
+    ]
+    if said:
+        out += ["", "What the job processes' loop monitor logged (the first of each):", ""]
+        out += said
+    return out
+
+
 METHOD = """\
 Everything is measured by `python -m bench all` in one run on one machine; each
 configuration runs in a fresh process (`python -m bench.<part> --worker`), so nothing is
@@ -697,8 +871,8 @@ def render_doc() -> str:
         "",
         "soundscape's live runtime next to livekit-agents' BackgroundAudioPlayer, measured in",
         "the same run on the same machine. Reproduce with `.venv/bin/python -m bench all`",
-        "(about 26 minutes at most, of which capacity up to 9 and cluster 2; `--quick` for a "
-        "four-minute smoke pass, `python -m bench cpu` etc. for one part, then "
+        "(about 30 minutes at most, of which capacity up to 9, job start 4 and cluster 2; "
+        "`--quick` for a six-minute smoke pass, `python -m bench cpu` etc. for one part, then "
         "`python -m bench report`).",
         "",
     ]
@@ -747,6 +921,10 @@ def render_doc() -> str:
         "",
         CLUSTER_INTRO,
         *_cluster_section(),
+        "",
+        "## 7. Jobs that start fast",
+        "",
+        *_job_start_section(),
         "",
     ]
     if ANALYSIS.exists():

@@ -12,7 +12,6 @@ under CI (``CI`` set) it fails instead, as the LiveKit server tests do.
 from __future__ import annotations
 
 import os
-from pathlib import Path
 
 import pytest
 
@@ -22,11 +21,7 @@ from bench.agents.capacity_agent import TONE_AMP, TONE_GAIN, tone_for
 pytest_plugins = ["livekit_fixtures"]
 
 
-@pytest.fixture(autouse=True)
-def out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    out = tmp_path / "out"
-    monkeypatch.setattr(common, "OUT", out)
-    return out
+pytestmark = pytest.mark.usefixtures("bench_out")
 
 
 def test_one_call_through_a_real_worker_is_heard_and_ends(livekit_process) -> None:

@@ -28,12 +28,7 @@ from bench import (
     report,
 )
 
-
-@pytest.fixture(autouse=True)
-def out_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    out = tmp_path / "out"
-    monkeypatch.setattr(common, "OUT", out)
-    return out
+pytestmark = pytest.mark.usefixtures("bench_out")
 
 
 def finite(*xs: Any) -> bool:
@@ -120,13 +115,13 @@ def test_lint_speed_lints_every_copy() -> None:
     assert finite(r["cli_files_per_s"], r["inproc_assets_files_per_s"])
 
 
-def test_cli_start_and_report(out_dir: Path, tmp_path: Path, monkeypatch) -> None:
+def test_cli_start_and_report(bench_out: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(
         cli_start, "COMMANDS", {"help": ["--help"], "lint_one": ["lint", "scenes/office.yaml"]}
     )
     data = cli_start.run(quick=True)
     assert all(r["exit"] == 0 for r in data["results"].values())
-    saved = json.loads((out_dir / "cli.json").read_text())
+    saved = json.loads((bench_out / "cli.json").read_text())
     assert saved["results"]["help"]["runs"] == 3
     doc = report.write(tmp_path / "performance.md").read_text()
     assert "## Summary" in doc and "soundscape --help" in doc

@@ -40,6 +40,7 @@ import tempfile
 import time
 import wave
 import zlib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -228,6 +229,23 @@ def make_server() -> AgentServer:
     return server
 
 
+def scripted_session(llm: Any) -> AgentSession:
+    """An AgentSession on soundscape's scripted stand-ins: ``llm`` answers, a 180 Hz buzz speaks."""
+    from soundscape.testing import ScriptedSTT, ScriptedTTS
+
+    return AgentSession(llm=llm, tts=ScriptedTTS(freq=VOICE_HZ), stt=ScriptedSTT())
+
+
+async def start_session(session: AgentSession, ctx: JobContext, bench: str) -> None:
+    """Start ``session`` in the job's room: voice out, no audio or text in (nobody speaks)."""
+    await session.start(
+        Agent(instructions=f"You are the {bench} bench's agent."),
+        room=ctx.room,
+        room_options=room_io.RoomOptions(audio_input=False, text_input=False),
+        record=False,
+    )
+
+
 async def entry(ctx: JobContext) -> None:
     system = _env("BENCH_SYSTEM", "soundscape")
     jobs = Path(_env("BENCH_JOBS_DIR", tempfile.gettempdir()))
@@ -245,11 +263,11 @@ async def entry(ctx: JobContext) -> None:
     path = jobs / f"{room_name}.json"
     _write(path, record)
 
-    from soundscape.testing import ScriptedLLM, ScriptedSTT, ScriptedTTS
+    from soundscape.testing import ScriptedLLM
 
     await ctx.connect()
     llm = ScriptedLLM()
-    session: AgentSession = AgentSession(llm=llm, tts=ScriptedTTS(freq=VOICE_HZ), stt=ScriptedSTT())
+    session = scripted_session(llm)
     background = _Background(system, room_name, ctx.proc.userdata.get("office"))
     listening = asyncio.Event()
 
@@ -271,13 +289,7 @@ async def entry(ctx: JobContext) -> None:
         await background.aclose()
 
     ctx.add_shutdown_callback(_finish)
-
-    await session.start(
-        Agent(instructions="You are the capacity bench's agent."),
-        room=ctx.room,
-        room_options=room_io.RoomOptions(audio_input=False, text_input=False),
-        record=False,
-    )
+    await start_session(session, ctx, "capacity")
     await background.start(ctx.room, session)
     record["playing"] = time.time()
     _write(path, record)
@@ -321,8 +333,10 @@ async def _report(meter: _Meter, record: dict[str, Any], path: Path, closed: asy
         await asyncio.sleep(0.5)
 
 
-async def _serve() -> None:
-    server = make_server()
+async def serve(make: Callable[[], AgentServer] = make_server) -> None:
+    """Run the worker ``make()`` builds until SIGTERM/SIGINT, the parent's exit or
+    ``BENCH_MAX_S``; write the ready file once it has registered."""
+    server = make()
     jobs = Path(_env("BENCH_JOBS_DIR", tempfile.gettempdir()))
     label = _env("BENCH_WORKER_LABEL", "w")
 
@@ -342,7 +356,7 @@ async def _serve() -> None:
     async def watchdog() -> None:
         while os.getppid() == parent and time.monotonic() < deadline:
             await asyncio.sleep(1.0)
-        log.warning("capacity agent: parent gone or time is up; stopping")
+        log.warning("bench agent: parent gone or time is up; stopping")
         stop.set()
 
     guard = asyncio.create_task(watchdog())
@@ -354,11 +368,13 @@ async def _serve() -> None:
         raise SystemExit(f"worker stopped: {run.exception()}")
 
 
-def main() -> None:
+def main(make: Callable[[], AgentServer] = make_server) -> None:
+    # The pid: a job process's records reach this log through the worker, under its own pid.
     logging.basicConfig(
-        level=logging.WARNING, format="%(asctime)s %(name)s %(levelname)s %(message)s"
+        level=logging.WARNING,
+        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
     )
-    asyncio.run(_serve())
+    asyncio.run(serve(make))
 
 
 if __name__ == "__main__":
