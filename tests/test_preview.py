@@ -215,7 +215,13 @@ def chromium(tmp_path: Path) -> Iterator[str]:
         "--autoplay-policy=no-user-gesture-required", "--remote-debugging-port=0",
         f"--user-data-dir={profile}", "about:blank",
     ]  # fmt: skip
-    proc = subprocess.Popen([exe, *flags], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # Chromium (and dconf under it) keep crash reports and settings under $HOME otherwise.
+    home = tmp_path / "home"
+    env = {**os.environ, "HOME": str(home), "XDG_CONFIG_HOME": str(home / ".config")}
+    env["XDG_CACHE_HOME"] = str(home / ".cache")
+    proc = subprocess.Popen(
+        [exe, *flags], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env
+    )
     try:
         port_file = profile / "DevToolsActivePort"
         deadline = time.monotonic() + WAIT
