@@ -18,11 +18,20 @@ def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
     folder, never in the user's ``~/.cache/soundscape``. A test that wants another folder
     sets ``SOUNDSCAPE_CACHE_DIR`` itself (``monkeypatch.setenv``)."""
     d = tmp_path_factory.mktemp("soundscape-cache")
-    keys = ("SOUNDSCAPE_CACHE_DIR", "SOUNDSCAPE_CACHE_MAX", "MPLCONFIGDIR")
+    keys = (
+        "SOUNDSCAPE_CACHE_DIR",
+        "SOUNDSCAPE_CACHE_MAX",
+        "MPLCONFIGDIR",
+        "XDG_CONFIG_HOME",
+        "XDG_CACHE_HOME",
+    )
     saved = {k: os.environ.get(k) for k in keys}
     os.environ["SOUNDSCAPE_CACHE_DIR"] = str(d)  # os.environ: subprocesses inherit it
     # matplotlib (the --plot tests) keeps its font cache in ~/.cache or ~/.config otherwise.
     os.environ["MPLCONFIGDIR"] = str(tmp_path_factory.mktemp("matplotlib"))
+    # PortAudio's PulseAudio client (console tests) leaves ~/.config/pulse behind otherwise.
+    os.environ["XDG_CONFIG_HOME"] = str(tmp_path_factory.mktemp("xdg-config"))
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
     os.environ.pop("SOUNDSCAPE_CACHE_MAX", None)  # the documented default, whatever the shell says
     yield d
     for k, v in saved.items():
