@@ -410,8 +410,9 @@ class Soundscape:
         return ConsoleTarget(int(console.sample_rate), lambda: console)
 
     def _hook_job_shutdown(self) -> None:
-        # In a job, `ctx.shutdown()` (and the end of the job) disconnects the room; closing
-        # first lets the scene fade out and unpublish instead of being cut off mid-sample.
+        # A job can end without its session closing (`ctx.shutdown()` from the app, SIGTERM):
+        # the scape must not outlive it with a driver task and a native source. (The room is
+        # already disconnected when shutdown callbacks run, so `aclose()` asks nothing of it.)
         if self._job_hooked:
             return
         try:
