@@ -76,7 +76,7 @@ def load_edit(
         return [Diagnostic(Pos(path), f"cannot read: {e.strerror or e}", code="io")]
 
 
-_Stamp = tuple[tuple[str, int, int] | None, ...]
+Stamp = tuple[tuple[str, int, int] | None, ...]
 
 
 class Watcher:
@@ -85,7 +85,7 @@ class Watcher:
     def __init__(self, files: Sequence[Path], period: float = WATCH_PERIOD) -> None:
         self.period = period
         self._files: list[Path] = []
-        self._stamp: _Stamp = ()
+        self._stamp: Stamp = ()
         self._next = 0.0
         self.track(files)
 
@@ -105,16 +105,22 @@ class Watcher:
         self._stamp = stamp
         return True
 
-    def _look(self) -> _Stamp:
-        out: list[tuple[str, int, int] | None] = []
-        for f in self._files:
-            try:
-                st = os.stat(f)
-            except OSError:
-                out.append(None)  # being replaced by an editor: look again next period
-                continue
-            out.append((str(f), st.st_mtime_ns, st.st_size))
-        return tuple(out)
+    def _look(self) -> Stamp:
+        return file_stamp(self._files)
+
+
+def file_stamp(files: Sequence[Path]) -> Stamp:
+    """(path, mtime, size) of each file; None for one that cannot be stat-ed (an editor
+    replacing it, or gone). Equal stamps: nothing changed."""
+    out: list[tuple[str, int, int] | None] = []
+    for f in files:
+        try:
+            st = os.stat(f)
+        except OSError:
+            out.append(None)
+            continue
+        out.append((str(f), st.st_mtime_ns, st.st_size))
+    return tuple(out)
 
 
 def describe(result: ReloadResult, file: str) -> str:

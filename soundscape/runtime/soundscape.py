@@ -211,13 +211,14 @@ class Soundscape:
 
     def _compile(self) -> Plan:
         if self._plan is None:
-            warm = None
-            if self._loader is None:
-                warm = prewarmed_plan(self.scene, self.rate, self.channels)
-            self._plan = warm or compile_scene(
+            self._plan = self._prewarmed(self.scene) or compile_scene(
                 self.scene, self.rate, self.channels, loader=self._loader
             )
         return self._plan
+
+    def _prewarmed(self, scene: Scene) -> Plan | None:
+        """``scene``'s plan from `prewarm()` at this format (never with a custom loader)."""
+        return None if self._loader else prewarmed_plan(scene, self.rate, self.channels)
 
     def _new_engine(self, plan: Plan) -> Engine:
         seed = self.seed if self.seed is not None else random.SystemRandom().randrange(2**63)
@@ -289,11 +290,10 @@ class Soundscape:
         if console is not None and (self.rate, self.channels) != (console.rate, 1):
             # Mix at the speaker's own rate: no resampling on the audio thread.
             self.rate, self.channels, self._plan = console.rate, 1, None
-        plan = self._plan
-        if plan is None and self._loader is None:
-            plan = self._plan = prewarmed_plan(self.scene, self.rate, self.channels)
+        plan = self._plan or self._prewarmed(self.scene)  # prewarmed: no hop to a thread
         if plan is None:
             plan = await asyncio.to_thread(self._compile)
+        self._plan = plan
         engine = self._new_engine(plan)
         sink: Sink
         if console is not None:
@@ -768,7 +768,7 @@ class Soundscape:
             raise RuntimeError("Soundscape is not running; start() it before switch()")
         xf = parse_duration(crossfade) if isinstance(crossfade, str) else float(crossfade)
         new_scene = await asyncio.to_thread(_load_scene, scene, self.policy)
-        plan = prewarmed_plan(new_scene, self.rate, self.channels) if not self._loader else None
+        plan = self._prewarmed(new_scene)
         if plan is None:
             plan = await asyncio.to_thread(
                 compile_scene, new_scene, self.rate, self.channels, self._loader

@@ -22,24 +22,12 @@ from typing import Any
 from ..engine import Engine, Plan, compile_scene
 from ..scene.model import Scene
 from ..scene.policy import TRUSTED, Policy
+from .reload import Stamp, file_stamp
 
 log = logging.getLogger("soundscape")
 
-Stamp = tuple[tuple[str, int, int], ...]
-
 _scenes: dict[str, tuple[Stamp, Scene]] = {}
 _plans: dict[tuple[int, int, int], tuple[Scene, Plan]] = {}
-
-
-def _stamp(files: list[Path]) -> Stamp | None:
-    out = []
-    for f in files:
-        try:
-            st = os.stat(f)
-        except OSError:
-            return None
-        out.append((str(f), st.st_size, st.st_mtime_ns))
-    return tuple(out)
 
 
 def _key(path: str | os.PathLike[str]) -> str:
@@ -54,7 +42,7 @@ def prewarmed_scene(path: str | os.PathLike[str], policy: Policy) -> Scene | Non
     if got is None:
         return None
     stamp, scene = got
-    return scene if _stamp(scene.files) == stamp else None
+    return scene if file_stamp(scene.files) == stamp else None
 
 
 def prewarmed_plan(scene: Scene, rate: int, channels: int) -> Plan | None:
@@ -127,8 +115,8 @@ def prewarm(
             scene = path
         else:
             scene = load(path, policy=TRUSTED)
-            stamp = _stamp(scene.files)
-            if stamp is not None:
+            stamp = file_stamp(scene.files)
+            if None not in stamp:  # a file that cannot be stat-ed could not be checked later
                 _scenes[_key(path)] = (stamp, scene)
         plan = compile_scene(scene, rate, channels)
         _plans[(id(scene), rate, channels)] = (scene, plan)
