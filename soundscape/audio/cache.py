@@ -213,7 +213,7 @@ class DiskCache:
         _swept.add(key)
         with contextlib.suppress(OSError), os.scandir(self.dir) as it:
             for f in it:
-                if f.name.endswith(".lock") and f.name != LOCK_NAME:
+                if _old_lock(f.name):
                     with contextlib.suppress(OSError):
                         os.unlink(f.path)
 
@@ -300,9 +300,10 @@ class DiskCache:
         cutoff = time.time() - _ORPHAN_TMP_AGE_S
         with os.scandir(self.dir) as it:
             for f in it:
-                old_lock = f.name.endswith(".lock") and f.name != LOCK_NAME
                 with contextlib.suppress(OSError):
-                    if old_lock or (f.name.startswith(".tmp-") and f.stat().st_mtime < cutoff):
+                    if _old_lock(f.name) or (
+                        f.name.startswith(".tmp-") and f.stat().st_mtime < cutoff
+                    ):
                         os.unlink(f.path)
         return len(entries), sum(e.size for e in entries)
 
@@ -338,6 +339,11 @@ class DiskCache:
             yield
         finally:
             locks.release(slot)
+
+
+def _old_lock(name: str) -> bool:
+    """A ``<entry>.lock`` of the versions that locked a file per entry."""
+    return name.endswith(".lock") and name != LOCK_NAME
 
 
 def _slot(stem: str) -> int:

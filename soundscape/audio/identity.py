@@ -25,7 +25,7 @@ DEFAULT_MAX_BYTES = 1 << 30
 """1 GiB: every built-in clip at 48 kHz mono takes 48 MB (stereo twice that), so several
 scenes' own long beds fit in several formats, while a cache cannot quietly fill a disk."""
 _OFF = {"off", "none", "no", "false", "0"}
-_UNLIMITED = {"off", "none", "unlimited", "no", "false", "0"}
+_UNLIMITED = _OFF | {"unlimited"}
 _UNITS = {"": 1, "b": 1, "k": 10**3, "m": 10**6, "g": 10**9, "t": 10**12}
 _SIZE = re.compile(r"\s*(\d+(?:\.\d*)?|\.\d+)\s*([kmgt]?)(i?)(b?)\s*", re.IGNORECASE)
 _warned_max: set[str] = set()
@@ -71,22 +71,39 @@ def parse_size(text: str) -> int | None:
     return n if n > 0 else None
 
 
+@dataclass(frozen=True)
+class LimitSetting:
+    """The cache's size limit as configured: bytes (None: no limit), whether
+    ``$SOUNDSCAPE_CACHE_MAX`` set it, and why it was ignored when it is not a size."""
+
+    bytes: int | None
+    from_env: bool
+    error: str | None = None
+
+
+def limit_setting() -> LimitSetting:
+    """Read ``$SOUNDSCAPE_CACHE_MAX``: unset or empty is the default (1 GiB); a value that is
+    not a size is reported in ``error`` and the default used."""
+    raw = os.environ.get(MAX_ENV)
+    if raw is None or not raw.strip():
+        return LimitSetting(DEFAULT_MAX_BYTES, False)
+    try:
+        return LimitSetting(parse_size(raw), True)
+    except ValueError as e:
+        return LimitSetting(DEFAULT_MAX_BYTES, False, f"{MAX_ENV}: {e}")
+
+
 def cache_limit() -> int | None:
     """The most bytes of decoded clips to keep, from ``$SOUNDSCAPE_CACHE_MAX`` (default 1 GiB);
     ``None`` for no limit. A value that is not a size is warned about once and the default used.
     """
-    raw = os.environ.get(MAX_ENV)
-    if raw is None or not raw.strip():
-        return DEFAULT_MAX_BYTES
-    try:
-        return parse_size(raw)
-    except ValueError as e:
+    setting = limit_setting()
+    if setting.error is not None:
+        raw = os.environ.get(MAX_ENV, "")
         if raw not in _warned_max:
             _warned_max.add(raw)
-            logging.getLogger("soundscape").warning(
-                "%s: %s; using the default of 1 GiB", MAX_ENV, e
-            )
-        return DEFAULT_MAX_BYTES
+            logging.getLogger("soundscape").warning("%s; using the default of 1 GiB", setting.error)
+    return setting.bytes
 
 
 @dataclass(frozen=True)

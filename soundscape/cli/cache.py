@@ -11,11 +11,10 @@ import argparse
 import json
 import os
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..audio.identity import DEFAULT_MAX_BYTES, ENV, MAX_ENV, cache_root, parse_size
+from ..audio.identity import ENV, MAX_ENV, cache_root, limit_setting
 
 
 def add_parser(p: argparse.ArgumentParser) -> None:
@@ -51,23 +50,6 @@ def run(args: argparse.Namespace) -> int:
 # ------------------------------------------------------------------------ info
 
 
-@dataclass
-class _Limit:
-    bytes: int | None
-    source: str
-    error: str | None = None
-
-
-def _limit() -> _Limit:
-    raw = os.environ.get(MAX_ENV)
-    if raw is None or not raw.strip():
-        return _Limit(DEFAULT_MAX_BYTES, "default")
-    try:
-        return _Limit(parse_size(raw), MAX_ENV)
-    except ValueError as e:
-        return _Limit(DEFAULT_MAX_BYTES, "default", f"{MAX_ENV}: {e}")
-
-
 def _where() -> str:
     if os.environ.get(ENV, "").strip():
         return ENV
@@ -94,7 +76,7 @@ def _info(as_json: bool) -> int:
     from ..lint.facts import folder as lint_folder
 
     root = cache_root()
-    limit = _limit()
+    limit = limit_setting()
     if limit.error:
         print(f"soundscape cache: {limit.error}", file=sys.stderr)
     if root is None:
@@ -124,7 +106,7 @@ def _info(as_json: bool) -> int:
         "lint_bytes": records_bytes,
         "total_bytes": clips_bytes + records_bytes,
         "limit_bytes": limit.bytes,
-        "limit_from": limit.source,
+        "limit_from": MAX_ENV if limit.from_env else "default",
     }
     if as_json:
         print(json.dumps(report, indent=2))
@@ -137,7 +119,7 @@ def _info(as_json: bool) -> int:
     cap = "none" if limit.bytes is None else _size(limit.bytes)
     extra = f", {report['incomplete_entries']} incomplete" if report["incomplete_entries"] else ""
     print(f"entries:  {report['entries']} decoded clips{extra}, {_size(clips_bytes)}")
-    print(f"limit:    {cap} ({'set by ' + MAX_ENV if limit.source == MAX_ENV else 'default'})")
+    print(f"limit:    {cap} ({'set by ' + MAX_ENV if limit.from_env else 'default'})")
     print(f"lint:     {records} records, {_size(records_bytes)}")
     return 2 if limit.error else 0
 
@@ -188,7 +170,7 @@ def _warm(paths: list[Path], rates: list[int], channels: list[int]) -> int:
     missing = [p for p in paths if not p.exists()]
     if missing:
         return _usage("; ".join(f"'{p}' does not exist" for p in missing))
-    limit = _limit()
+    limit = limit_setting()
     if limit.error:
         return _usage(limit.error)
     root = cache_root()
