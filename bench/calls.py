@@ -311,7 +311,7 @@ def voice_seconds(x: np.ndarray) -> float:
 def _caller_class() -> Any:
     from livekit import rtc
 
-    from soundscape.caller import Caller, Recording
+    from soundscape.demo.caller import Caller, Recording
 
     class BenchCaller(Caller):
         """soundscape's Caller, reading frames of `FRAME_MS` (fewer events per call)."""
@@ -346,7 +346,7 @@ async def run_calls(cfg: dict[str, Any]) -> dict[str, Any]:
     """One round: cfg has rooms, urls (one per room), key, secret, background (the track
     name, or None), tones (room → Hz, to check each call hears its own), warmup, window,
     jobs_dir, worker_pids, worker_ports, server_pids."""
-    from soundscape.livekit_local import make_token
+    from soundscape.demo.livekit_local import make_token
 
     Caller = _caller_class()
     rooms: list[str] = cfg["rooms"]

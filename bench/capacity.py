@@ -78,7 +78,7 @@ def run(
     ``server``, a running `LocalServer`, or one of its own)."""
     import contextlib
 
-    from soundscape.livekit_local import LocalServer
+    from soundscape.demo.livekit_local import LocalServer
 
     p = plan(quick)
     systems = systems or p["systems"]
@@ -178,7 +178,7 @@ def criteria() -> dict[str, Any]:
 
 
 def server_version() -> str:
-    from soundscape.livekit_local import VERSION
+    from soundscape.demo.livekit_local import VERSION
 
     return VERSION
 

@@ -30,7 +30,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from soundscape.livekit_local import terminate
+from soundscape.demo.livekit_local import terminate
 
 from . import calls, common
 
@@ -128,7 +128,7 @@ def measure(
     """Start Redis, two nodes, two workers; run one round of ``n`` calls; tear all down.
     ``load``: the workers' load function, ``default`` (livekit-agents': the machine's CPU)
     or ``own`` (their own process tree's, as on machines of their own)."""
-    from soundscape.livekit_local import LocalServer
+    from soundscape.demo.livekit_local import LocalServer
 
     from .agents.capacity_agent import TONE_AMP, TONE_GAIN, tone_for
 

@@ -2,7 +2,7 @@
 
     .venv/bin/python bench/e2e_latency.py [--cycles 8] [--presets balanced low-cpu low-latency]
 
-A local livekit-server on loopback (soundscape.livekit_local); an agent participant plays a
+A local livekit-server on loopback (soundscape.demo.livekit_local); an agent participant plays a
 tone scene (220 Hz bed, a 1 kHz cue while thinking, no fades so onsets are crisp); a caller
 subscribes and records. Each cycle posts ``agent.thinking``, waits, posts ``agent.speaking``.
 
@@ -39,8 +39,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.common import OUT, machine, private_cache  # noqa: E402
-from soundscape.caller import Caller, Recording, record_source  # noqa: E402
-from soundscape.livekit_local import VERSION, LocalServer  # noqa: E402
+from soundscape.demo.caller import Caller, Recording, record_source  # noqa: E402
+from soundscape.demo.livekit_local import VERSION, LocalServer  # noqa: E402
 
 RATE = 48000
 BED, CUE = 250.0, 1000.0

@@ -147,8 +147,8 @@ async def _delete_room(cfg: dict[str, Any], room: str) -> None:
 
 
 async def one_call(cfg: dict[str, Any], room: str, used: set[int]) -> dict[str, Any]:
-    from soundscape.caller import Caller
-    from soundscape.livekit_local import make_token
+    from soundscape.demo.caller import Caller
+    from soundscape.demo.livekit_local import make_token
 
     jobs = Path(cfg["jobs_dir"])
     bg: str | None = cfg.get("background")
@@ -332,7 +332,7 @@ def run(
     turns: int | None = None,
     server: Any = None,
 ) -> dict[str, Any]:
-    from soundscape.livekit_local import LocalServer
+    from soundscape.demo.livekit_local import LocalServer
 
     p = plan(quick)
     configs = configs or p["configs"]

@@ -1,6 +1,6 @@
 """Offline render speed, × real time, for the office and showcase scenes.
 
-``soundscape.render.render`` (what ``soundscape render`` runs) under the built-in scripted
+``soundscape.offline.render.render`` (what ``soundscape render`` runs) under the built-in scripted
 conversation, repeated to ``seconds`` of audio, in 1 s chunks; and the engine alone at the
 live driver's default frame (``LiveOptions().frame``), which is the engine's share of a
 live session's CPU. Speed = audio seconds / CPU seconds of this process (the machine is
@@ -18,9 +18,9 @@ from .systems import SCENES
 
 def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     from soundscape.engine import Engine, compile_scene
-    from soundscape.render import render
+    from soundscape.offline.render import render
+    from soundscape.offline.timeline import Cue, Timeline, default_timeline
     from soundscape.scene import load
-    from soundscape.timeline import Cue, Timeline, default_timeline
 
     scene = load(SCENES[cfg["scene"]])
     seconds = float(cfg["seconds"])

@@ -19,7 +19,7 @@ too, so it is work done, not the clock.)
     .venv/bin/python -m bench.soak_live                 # 10 minutes, writes bench/out/soak_live.json
     .venv/bin/python -m bench.soak_live --minutes 0.5   # a quick look
 
-`run_soak()` is also what tests/test_soak.py runs for ~20 s.
+`run_soak()` is also what tests/faults/test_soak.py runs for ~20 s.
 """
 
 from __future__ import annotations

@@ -124,7 +124,7 @@ def check_audio(path: str) -> int:
     render a second of it offline, and check what this example needs is there."""
     import numpy as np
 
-    from soundscape.analysis import peak_dbfs, rms_dbfs
+    from soundscape.audio.analysis import peak_dbfs, rms_dbfs
     from soundscape.engine import Engine, compile_scene
     from soundscape.lint import lint_file
 

@@ -13,8 +13,8 @@ __version__ = "0.1.0"
 logger = logging.getLogger("soundscape")
 
 if TYPE_CHECKING:
-    from .compat import from_background_audio
     from .runtime import LiveOptions, PlayHandle, Soundscape, prewarm
+    from .runtime.compat import from_background_audio
     from .scene.model import Scene
 
 __all__ = [

@@ -11,6 +11,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# The real LiveKit server, started once per session by the tests that ask for it.
+pytest_plugins = ["support.livekit_fixtures"]
+
 
 @pytest.fixture(scope="session", autouse=True)
 def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:

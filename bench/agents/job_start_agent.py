@@ -46,7 +46,7 @@ from bench.agents.capacity_agent import (
     start_session,
 )
 from bench.calls import tone_level
-from soundscape.caller import Recording, record_source
+from soundscape.demo.caller import Recording, record_source
 from soundscape.testing import Reply, ScriptedLLM
 
 SYSTEMS = ("none", "bap", "soundscape-cold", "soundscape-prewarmed")

@@ -73,7 +73,7 @@ def _records(folder: Path) -> tuple[int, int]:
 
 def _info(as_json: bool) -> int:
     from ..audio.cache import DiskCache
-    from ..lint.facts import folder as lint_folder
+    from ..audio.facts import folder as lint_folder
 
     root = cache_root()
     limit = limit_setting()
@@ -138,7 +138,7 @@ def _size(n: int) -> str:
 
 def _clear() -> int:
     from ..audio.cache import DiskCache
-    from ..lint.facts import folder as lint_folder
+    from ..audio.facts import folder as lint_folder
 
     root = cache_root()
     if root is None:

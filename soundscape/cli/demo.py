@@ -37,7 +37,7 @@ def add_parser(p: argparse.ArgumentParser) -> None:
 
 def _server() -> tuple[Any, str, str, str, str]:
     """(LocalServer or None, url, key, secret, description); raises ServerUnavailable."""
-    from ..livekit_local import VERSION, LocalServer
+    from ..demo.livekit_local import VERSION, LocalServer
 
     url = os.environ.get("LIVEKIT_URL")
     key, secret = os.environ.get("LIVEKIT_API_KEY"), os.environ.get("LIVEKIT_API_SECRET")
@@ -54,10 +54,10 @@ def _server() -> tuple[Any, str, str, str, str]:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import demo
-    from ..livekit_local import ServerUnavailable
+    from ..audio.wav import write_wav
+    from ..demo import live as demo
+    from ..demo.livekit_local import ServerUnavailable
     from ..scene import load
-    from ..wavio import write_wav
 
     try:
         scene_path = args.scene or default_scene()
@@ -104,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     try:
         write_wav(args.output, result.rendered.audio, result.rendered.rate, "int16")
         if args.plot:
-            from ..plot import PlotUnavailable, plot
+            from ..offline.plot import PlotUnavailable, plot
 
             try:
                 title = f"soundscape demo — {scene.name or scene_path.stem} ({result.mode})"

@@ -31,7 +31,7 @@ def add_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..graph import GraphvizMissing, render_image, scene_graph, to_dot, to_mermaid
+    from ..authoring.graph import GraphvizMissing, render_image, scene_graph, to_dot, to_mermaid
     from ..scene import load
 
     out: Path | None = args.output

@@ -138,7 +138,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _list_rules(fmt: str, out: TextIO) -> int:
-    from ..lint.rules import ALL_RULES
+    from ..scene.rules import ALL_RULES
 
     if fmt == "json":
         rows = [
@@ -154,7 +154,7 @@ def _list_rules(fmt: str, out: TextIO) -> int:
 
 
 def _suggest(ident: str) -> str:
-    from ..lint.rules import ALL_RULES
+    from ..scene.rules import ALL_RULES
 
     known = [r.code for r in ALL_RULES] + [r.name for r in ALL_RULES]
     close = difflib.get_close_matches(ident, known, n=1)

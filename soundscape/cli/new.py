@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def add_parser(p: argparse.ArgumentParser) -> None:
-    from ..scaffold import templates
+    from ..authoring.scaffold import templates
 
     p.add_argument("name", help="the scene's name (letters, digits, '-', '_', '.')")
     p.add_argument(
@@ -27,7 +27,7 @@ def add_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..scaffold import ScaffoldError, scaffold
+    from ..authoring.scaffold import ScaffoldError, scaffold
 
     raw: str = args.output or f"{args.name}.yaml"
     out = Path(raw)

@@ -19,7 +19,7 @@ def add_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .. import preview
+    from ..authoring import preview
 
     if not args.scene.is_file():
         print(f"soundscape preview: {args.scene}: no such file", file=sys.stderr)

@@ -40,11 +40,11 @@ def add_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..render import render
+    from ..audio.wav import write_wav
+    from ..offline.render import render
+    from ..offline.timeline import default_timeline, load_timeline
     from ..scene import load
     from ..scene.units import parse_duration
-    from ..timeline import default_timeline, load_timeline
-    from ..wavio import write_wav
 
     if not 8000 <= args.rate <= 192000:
         print("soundscape render: --rate must be between 8000 and 192000", file=sys.stderr)
@@ -77,7 +77,7 @@ def run(args: argparse.Namespace) -> int:
     out = args.output or Path(f"{args.scene.stem}{'-phone' if args.phone else ''}.wav")
     phone = None
     if args.phone:
-        from ..phone import phone_line
+        from ..audio.phone import phone_line
 
         phone = phone_line(result.audio, result.rate, args.phone)
     try:
@@ -86,7 +86,7 @@ def run(args: argparse.Namespace) -> int:
         else:
             write_wav(out, result.audio, result.rate, args.format)
         if args.plot:
-            from ..plot import PlotUnavailable, plot
+            from ..offline.plot import PlotUnavailable, plot
 
             try:
                 plot(result, args.plot, title=f"{scene.name or args.scene.stem} — {timeline.name}")

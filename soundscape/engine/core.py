@@ -57,7 +57,7 @@ class Engine:
     """Renders one scene instance. See docs/engine.md for the model."""
 
     def __init__(self, plan: Plan, seed: int = 0, block: int = 480) -> None:
-        from ..machine import SceneMachine  # local: machine imports engine.plan
+        from .machine import SceneMachine  # local: machine imports engine.plan
 
         self.plan = plan
         self.rate = plan.rate
@@ -266,7 +266,7 @@ class Engine:
         self._prev_state = snap.prev_state
 
     def _set_plan(self, plan: Plan) -> None:
-        from ..machine import SceneMachine
+        from .machine import SceneMachine
 
         self.plan = plan
         self._machine = SceneMachine(plan, self)

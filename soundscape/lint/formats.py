@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import Diagnostic
+from ..scene.rules import ALL_RULES
+from ..scene.rules.rule import Rule
 from ..scene.yamlio import source_lines
-from .rule import Rule
-from .rules import ALL_RULES
 
 FORMATS = ("text", "json", "github", "sarif")
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"

@@ -11,17 +11,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import Diagnostic, Pos, SceneError
-from ..scene.loader import Merged, resolve, validate
+from ..errors import Diagnostic, SceneError
+from ..scene.diagnose import validate
+from ..scene.merge import resolve
 from ..scene.model import Scene
 from ..scene.policy import TRUSTED, Policy
-from ..scene.yamlio import source_lines
-from .rule import Context, Rule
-from .rules import ALL_RULES, BY_CODE, BY_NAME
+from ..scene.rules import ALL_RULES, BY_CODE, BY_NAME
+from ..scene.rules.check import run_guarded, suppress
+from ..scene.rules.rule import Context, Rule
 
 SCENE_SUFFIXES = (".yaml", ".yml")
 log = logging.getLogger("soundscape")
-_DISABLE_RE = re.compile(r"#\s*soundscape:\s*disable=([A-Za-z0-9_,\s-]+)")
 
 
 @dataclass
@@ -33,16 +33,6 @@ class LintOptions:
     extra: dict[str, Any] = field(default_factory=dict)
     policy: Policy = TRUSTED
     """`Policy.untrusted(...)` lints a scene as one you did not write (`--untrusted`)."""
-
-
-def semantic_errors(scene: Scene, merged: Merged, policy: Policy | None = None) -> list[Diagnostic]:
-    """The model-phase errors that make a scene unplayable (used by the loader)."""
-    ctx = Context(scene, merged, {"policy": policy or TRUSTED})
-    out: list[Diagnostic] = []
-    for rule in ALL_RULES:
-        if rule.phase == "model" and rule.severity == "error" and rule.check is not None:
-            out.extend(rule.run(ctx))
-    return _suppress(out, merged.texts)
 
 
 PARALLEL_FROM = 16
@@ -120,27 +110,8 @@ def lint_file(path: Path, options: LintOptions | None = None) -> list[Diagnostic
             continue
         if rule.phase == "assets" and not options.assets:
             continue
-        out.extend(_run_guarded(rule, ctx))
+        out.extend(run_guarded(rule, ctx))
     return _finish(out, texts, options)
-
-
-def _run_guarded(rule: Rule, ctx: Context) -> list[Diagnostic]:
-    """A rule's findings; a bug in one rule becomes a diagnostic, not a traceback."""
-    try:
-        return list(rule.run(ctx))
-    except Exception as e:
-        log.exception("lint rule %s crashed on %s", rule.code, ctx.merged.file)
-        return [
-            Diagnostic(
-                Pos(ctx.merged.file),
-                f"internal error in rule {rule.code} ({type(e).__name__}: {e}); the scene may "
-                "be fine, please report this",
-                code=rule.code,
-                severity="error",
-                rule=rule.name,
-                hint=f"run with `--disable {rule.code}` to skip this rule meanwhile",
-            )
-        ]
 
 
 def _read(path: Path) -> dict[str, str]:
@@ -162,40 +133,7 @@ def _finish(
         for d in diags
         if not (d.code in options.disabled or (d.rule and d.rule in options.disabled))
     ]
-    return sorted(_suppress(kept, texts), key=lambda d: (d.pos, d.code))
-
-
-def _suppress(diags: Sequence[Diagnostic], texts: dict[str, str]) -> list[Diagnostic]:
-    """Drop findings silenced by ``# soundscape: disable=CODE`` on their line or the line above."""
-    cache: dict[str, list[str]] = {}
-    out = []
-    for d in diags:
-        lines = cache.setdefault(d.pos.file, source_lines(texts.get(d.pos.file, "")))
-        if not _silenced(d, lines):
-            out.append(d)
-    return out
-
-
-# The sandbox of an untrusted scene: the scene's own comments must not switch it off.
-_NEVER_SILENCED = frozenset({"SC601", "SC602"})
-
-
-def _silenced(d: Diagnostic, lines: list[str]) -> bool:
-    if d.code in _NEVER_SILENCED:
-        return False
-    idx = d.pos.line - 1
-    candidates = []
-    if 0 <= idx < len(lines):
-        candidates.append(lines[idx])
-    if 1 <= idx <= len(lines) and lines[idx - 1].lstrip().startswith("#"):
-        candidates.append(lines[idx - 1])
-    rule_name = d.rule or (BY_CODE[d.code].name if d.code in BY_CODE else None)
-    for line in candidates:
-        for m in _DISABLE_RE.finditer(line):
-            ids = {x.strip() for x in m.group(1).split(",")}
-            if d.code in ids or (rule_name and rule_name in ids) or "all" in ids:
-                return True
-    return False
+    return sorted(suppress(kept, texts), key=lambda d: (d.pos, d.code))
 
 
 _MODELINE_RE = re.compile(r"^#\s*yaml-language-server:\s*\$schema=\S*scene\.schema\.json\s*$")

@@ -611,7 +611,7 @@ class Soundscape:
         """
         if self._status != "running":
             raise RuntimeError("Soundscape is not started; `await scape.start(...)` first")
-        from ..compat import normalize_play
+        from .compat import normalize_play
 
         item = normalize_play(what)
         if item is None:  # a list whose probabilities chose silence

@@ -103,11 +103,11 @@ def prewarm(
     """
     t0 = time.perf_counter()
     # What a call imports on first use: play()'s argument handling and source lookup.
-    from .. import compat  # noqa: F401
     from ..scene import (
         load,
         sources,  # noqa: F401
     )
+    from . import compat  # noqa: F401
 
     loaded: dict[str, Scene] = {}
     for path in scenes:

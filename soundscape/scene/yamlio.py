@@ -329,3 +329,16 @@ class _Builder:
             self.doc.keys[(*path, key)] = kpos
             out[key] = self.build(vnode, (*path, key), depth + 1)
         return out
+
+
+def kind_name(value: Any) -> str:
+    """What a parsed YAML value is, in the words an error message uses."""
+    return {
+        dict: "mapping",
+        list: "list",
+        str: "string",
+        int: "number",
+        float: "number",
+        bool: "boolean",
+        type(None): "null (empty value)",
+    }.get(type(value), type(value).__name__)

@@ -17,9 +17,8 @@ from livekit import rtc
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from audio_checks import clicks, step_bound, tone_level
-
 from soundscape.runtime import LiveOptions, Soundscape, make_audio_source
+from support.audio_checks import clicks, step_bound, tone_level
 from support.tap import AudioTap, close_all
 from support.tone_scene import AMP, BED, BED_GAIN, THINK, write_tone_scene
 

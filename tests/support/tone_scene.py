@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from audio_checks import sine, write_wav
+from support.audio_checks import sine, write_wav
 
 BED, THINK, TOOL, CHIME, OTHER = 220.0, 660.0, 990.0, 1320.0, 1760.0
 BED_GAIN, AMP, DUCK = 0.3, 0.5, 0.25

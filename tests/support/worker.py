@@ -35,8 +35,8 @@ from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from soundscape.caller import Caller
-from soundscape.livekit_local import LocalServer
+from soundscape.demo.caller import Caller
+from soundscape.demo.livekit_local import LocalServer
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 REGISTERED = "registered worker"

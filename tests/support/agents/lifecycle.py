@@ -1,7 +1,7 @@
 """A worker for the lifecycle tests: each job starts soundscape in the order its room's name
 asks for (``order-<name>-…``), written as a user would write it in an entrypoint.
 
-Run by tests/test_e2e_lifecycle.py through tests/support/worker.py, with the scene in
+Run by tests/e2e/test_e2e_lifecycle.py through tests/support/worker.py, with the scene in
 ``SOUNDSCAPE_SCENE``. It logs one ``lifecycle:`` line per step, which the tests read back.
 """
 

@@ -1,0 +1,1 @@
+"""`soundscape demo`: a scripted call through a real LiveKit server, heard by a caller."""
