@@ -38,7 +38,7 @@ _LAZY = {
     "LiveOptions": ".runtime",
     "PlayHandle": ".runtime",
     "prewarm": ".runtime",
-    "from_background_audio": ".compat",
+    "from_background_audio": ".runtime.compat",
 }
 __getattr__ = lazy_attributes(__name__, _LAZY)
 __dir__ = lazy_dir(__name__, _LAZY)

@@ -145,7 +145,7 @@ def test_guard_value_agrees_with_the_runtime_and_livekit():
 
     from livekit.agents.voice import events as lk
 
-    from soundscape import machine
+    from soundscape.engine import machine
     from soundscape.scene.rules.sc206_guard_value import VALUES, _matches
 
     assert VALUES[("agent.idle", "old_state")] == typing.get_args(lk.AgentState)
