@@ -404,4 +404,3 @@ def _check_riff_header(path: Path, size: int) -> None:
                 )
             return
         pos += 8 + csize + (csize & 1)  # chunks are word-aligned
-
