@@ -11,16 +11,13 @@ import logging
 import struct
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..errors import AssetError
 from . import mix
 from .identity import DECODER_VERSION as DECODER_VERSION  # the cache key's part
-
-if TYPE_CHECKING:
-    from .clips import Clip as Clip
 
 log = logging.getLogger("soundscape")
 
@@ -407,12 +404,3 @@ def _check_riff_header(path: Path, size: int) -> None:
                 )
             return
         pos += 8 + csize + (csize & 1)  # chunks are word-aligned
-
-
-def __getattr__(name: str) -> Any:
-    # `Clip` and `load_clip` lived here before the cache split them out; keep old imports working.
-    if name in ("Clip", "load_clip"):
-        from . import clips
-
-        return getattr(clips, name)
-    raise AttributeError(name)

@@ -1,10 +1,11 @@
 """A scene as a diagram: states, transitions (event + guard), timers and cues.
 
-`scene_graph` reads the validated `Scene` (no audio is decoded) into a small
-`SceneGraph`; `to_mermaid` draws it with the transitions library's mermaid
-backend (for Markdown), `to_dot` writes Graphviz DOT, and `render_image` runs
-Graphviz's `dot` when it is installed. The preview page draws the same graph
-as SVG (`soundscape.authoring.preview.diagram`).
+`scene_graph` reads the validated `Scene` (no audio is decoded) into a `SceneGraph`: the
+scene's one state graph (`soundscape.scene.graph`, which the linter's graph rules read too)
+plus what each state plays. `to_mermaid` draws it with the transitions library's mermaid
+backend (for Markdown), `to_dot` writes Graphviz DOT, and `render_image` runs Graphviz's
+`dot` when it is installed. The preview page draws the same graph as SVG
+(`soundscape.authoring.preview.diagram`).
 """
 
 from __future__ import annotations
@@ -13,10 +14,11 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
-from ..scene.events import AGENT_STATES, normalize
+from ..scene.graph import Edge, state_graph
 from ..scene.model import Scene, _Plays
 from ..scene.units import gain_to_db
 
@@ -36,29 +38,13 @@ class Node:
 
 
 @dataclass(frozen=True)
-class Edge:
-    """A way out of (or an action inside) a state; ``dest`` None means it stays (internal)."""
-
-    source: str
-    dest: str | None
-    label: str
-    kind: str  # "event" | "timer" | "agent" (follow_agent)
-
-
-@dataclass(frozen=True)
 class SceneGraph:
+    """What a diagram draws: one `Node` per state and the scene's edges, in that order."""
+
     title: str
     initial: str
     nodes: tuple[Node, ...]
     edges: tuple[Edge, ...]
-
-    def events(self) -> list[str]:
-        """Every event a transition listens to (timers excluded), in first-seen order."""
-        out: dict[str, None] = {}
-        for e in self.edges:
-            if e.kind != "timer":
-                out.setdefault(e.label.split(" ", 1)[0], None)
-        return list(out)
 
 
 def play_label(p: _Plays) -> str:
@@ -68,7 +54,15 @@ def play_label(p: _Plays) -> str:
     return f"{name}{loop}"
 
 
-def _guard(when: dict[str, object]) -> str:
+def edge_label(e: Edge) -> str:
+    """What a diagram writes on an edge: ``event [field=a|b] ▶ cue`` or ``after 8s ▶ cue``."""
+    text = f"after {e.delay:g}s" if e.kind == "timer" else f"{e.event}{_guard(e.guard or {})}"
+    if e.play is not None:
+        text += f" ▶ {play_label(e.play)}"
+    return text
+
+
+def _guard(when: Mapping[str, object]) -> str:
     parts = []
     for k, v in when.items():
         vals = v if isinstance(v, tuple) else (v,)
@@ -76,45 +70,18 @@ def _guard(when: dict[str, object]) -> str:
     return f" [{', '.join(parts)}]" if parts else ""
 
 
-def _seconds(s: float) -> str:
-    return f"{s:g}s"
-
-
 def scene_graph(scene: Scene) -> SceneGraph:
     """The scene's states, transitions, timers and cues (nothing is decoded)."""
-    states = list(scene.state_names)
+    graph = state_graph(scene)
     nodes = []
-    for name in states:
+    for name in graph.states:
         st = scene.states.get(name)
         cues = tuple(play_label(c) for c in st.cues) if st else ()
         levels = (
             tuple(f"{k} {gain_to_db(v.gain):+.0f} dB" for k, v in st.layers.items()) if st else ()
         )
         nodes.append(Node(name, cues, levels, st.description if st else None))
-    edges: list[Edge] = []
-    triggers = set(scene.triggers)
-    for t in scene.transitions:
-        event = normalize(t.on, triggers) or t.on
-        label = event + _guard(dict(t.when))
-        if t.play is not None:
-            label += f" ▶ {play_label(t.play)}"
-        sources = states if "*" in t.from_ else [s for s in states if s in t.from_]
-        for src in sources:
-            dest = None if t.to is None or t.to == src else t.to
-            edges.append(Edge(src, dest, label, "event"))
-    for name, st in scene.states.items():
-        for delay, action in sorted(st.after.items()):
-            label = f"after {_seconds(delay)}"
-            if action.play is not None:
-                label += f" ▶ {play_label(action.play)}"
-            dest = None if action.goto is None or action.goto == name else action.goto
-            edges.append(Edge(name, dest, label, "timer"))
-    if scene.follow_agent:
-        # The machine's implicit agent.X → X moves (when no declared transition matched).
-        for s in AGENT_STATES:
-            if s in scene.states:
-                edges.extend(Edge(src, s, f"agent.{s}", "agent") for src in states if src != s)
-    return SceneGraph(scene.name or "scene", scene.initial_state, tuple(nodes), tuple(edges))
+    return SceneGraph(scene.name or "scene", graph.initial, tuple(nodes), graph.edges)
 
 
 # --------------------------------------------------------------------------- mermaid
@@ -157,7 +124,7 @@ def to_mermaid(graph: SceneGraph) -> str:
         # Triggers must be unique identifiers; the label carries what the designer wrote.
         dest = ids[e.dest] if e.dest is not None else None
         machine.add_transition(f"t{i}", ids[e.source], dest)
-        machine.get_transitions(f"t{i}", ids[e.source])[-1].label = _mermaid_text(e.label)  # type: ignore[attr-defined]
+        machine.get_transitions(f"t{i}", ids[e.source])[-1].label = _mermaid_text(edge_label(e))  # type: ignore[attr-defined]
     # Labels were set after `add_transition` built its markup: have it rebuilt.
     machine._needs_update = True
     machine.get_combined_graph()
@@ -202,7 +169,9 @@ def to_dot(graph: SceneGraph) -> str:
     styles = {"event": "", "timer": ", style=dashed", "agent": ', color="#888888"'}
     for e in graph.edges:
         dest = ids[e.dest] if e.dest is not None else ids[e.source]
-        out.append(f'  {ids[e.source]} -> {dest} [label="{_dot_text(e.label)}"{styles[e.kind]}];')
+        out.append(
+            f'  {ids[e.source]} -> {dest} [label="{_dot_text(edge_label(e))}"{styles[e.kind]}];'
+        )
     out.append("}")
     return "\n".join(out) + "\n"
 

@@ -55,8 +55,9 @@ def _server() -> tuple[Any, str, str, str, str]:
 
 def run(args: argparse.Namespace) -> int:
     from ..audio.wav import write_wav
-    from ..demo import live as demo
+    from ..demo.live import run_live
     from ..demo.livekit_local import ServerUnavailable
+    from ..demo.offline import render_offline
     from ..scene import load
 
     try:
@@ -80,7 +81,7 @@ def run(args: argparse.Namespace) -> int:
             print(f"soundscape demo: {scene.name or scene_path.stem} on {where}",
                   file=sys.stderr if args.json else sys.stdout)  # fmt: skip
             try:
-                result = asyncio.run(demo.run_live(scene, url, key, secret, voice=voice))
+                result = asyncio.run(run_live(scene, url, key, secret, voice=voice))
                 result.server = where
             except AssetError as e:
                 print(f"{scene_path}: cannot load audio: {e}", file=sys.stderr)
@@ -97,7 +98,7 @@ def run(args: argparse.Namespace) -> int:
                     server.cleanup()
     if result is None:
         try:
-            result = demo.render_offline(scene, voice=voice)
+            result = render_offline(scene, voice=voice)
         except AssetError as e:
             print(f"{scene_path}: cannot load audio: {e}", file=sys.stderr)
             return 1

@@ -11,17 +11,60 @@ that state's timers changed); otherwise the engine moves to the new initial stat
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
-from .fades import Ramp, ramp_from
+from .fades import ramp_from
 from .plan import Plan, SoundPlan, VoiceSpec
+from .voices import Voice
 
-if TYPE_CHECKING:
-    from .core import Engine
+
+class ReloadHost(Protocol):
+    """What a reload drives: `Engine` implements these (its "reload host" methods).
+
+    Everything else of the engine's state — queue, picks, random generator, limiter — is
+    carried over untouched, which is why a kept voice renders the same samples.
+    """
+
+    @property
+    def plan(self) -> Plan: ...
+
+    @property
+    def position(self) -> int: ...
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def min_fade(self) -> int: ...
+
+    def voices(self) -> list[Voice]: ...
+
+    def swap_plan(self, plan: Plan, *, state: str | None, fade: int) -> None: ...
+
+    def start_voice(
+        self,
+        spec: VoiceSpec,
+        *,
+        kind: str,
+        owner: str | None,
+        at: int,
+        level: float = 1.0,
+        fade_in: int | None = None,
+    ) -> int | None: ...
+
+    def stop_voice(self, v: Voice, t: int, length: int) -> None: ...
+
+    def restart_timers(self) -> None: ...
+
+    def reschedule_scatter(self, keep: Collection[str]) -> None: ...
+
+    def exit_state(self, name: str, fade: int | None = None) -> None: ...
+
+    def enter_state(self, name: str, event: str | None) -> None: ...
 
 
 @dataclass
@@ -73,7 +116,7 @@ def _sameness(old: Plan, new: Plan) -> Callable[[VoiceSpec, VoiceSpec], bool]:
     return same
 
 
-def adopt(eng: Engine, plan: Plan, crossfade: int) -> AdoptReport:
+def adopt(eng: ReloadHost, plan: Plan, crossfade: int) -> AdoptReport:
     """Switch ``eng`` to ``plan`` at its current position (see the module docstring)."""
     old = eng.plan
     if (plan.rate, plan.channels) != (old.rate, old.channels):
@@ -81,8 +124,8 @@ def adopt(eng: Engine, plan: Plan, crossfade: int) -> AdoptReport:
             f"the new plan renders {plan.rate} Hz × {plan.channels} ch, the engine "
             f"{old.rate} Hz × {old.channels} ch"
         )
-    now = eng._now = eng.position
-    xf = max(crossfade, eng._min_fade)
+    now = eng.position
+    xf = max(crossfade, eng.min_fade)
     same = _sameness(old, plan)
     state = eng.state
     report = AdoptReport(state=state, state_kept=state in plan.states)
@@ -90,34 +133,23 @@ def adopt(eng: Engine, plan: Plan, crossfade: int) -> AdoptReport:
     for k, sp in old.extra.items():  # files play() loaded stay loaded
         plan.extra.setdefault(k, sp)
 
-    if old.master_gain != plan.master_gain:
-        cur = old.master_gain if eng._master is None else eng._master.at(now - 1)
-        eng._master = Ramp(cur, plan.master_gain, now, xf, True)
-    eng._set_plan(plan)  # its machine starts in the new initial state
-    if report.state_kept:
-        eng._machine.set_state(state)
-
-    _layers(eng, old, plan, target, now, xf, same, report)
-    _scatter(eng, old, plan, target, now, xf, same)
+    eng.swap_plan(plan, state=state if report.state_kept else None, fade=xf)
+    _layers(eng, plan, target, now, xf, same, report)
+    _scatter(eng, old, plan, now, xf, same)
     if report.state_kept:
         _cues(eng, old, plan, state, now, xf, same, report)
         if old.states[state].timers != plan.states[state].timers:
-            eng._timers = [(now + tp.delay, eng._tick(), tp) for tp in plan.states[state].timers]
+            eng.restart_timers()
     else:
         # The state is gone: leave it (its cues fade with the crossfade) for the new initial.
-        eng._timers.clear()
-        for v in list(eng._voices.values()):
-            if v.kind == "cue" and v.owner == state and not v.ring:
-                eng._stop_voice(v, now, xf)
-        eng._prev_state = state
+        eng.exit_state(state, xf)
         eng.enter_state(plan.initial, None)
         report.state = plan.initial
     return report
 
 
 def _layers(
-    eng: Engine,
-    old: Plan,
+    eng: ReloadHost,
     plan: Plan,
     state: str,
     now: int,
@@ -128,7 +160,7 @@ def _layers(
     new_layers = {lp.name: lp for lp in plan.layers}
     levels = plan.states[state].levels
     kept: set[str] = set()
-    for v in list(eng._voices.values()):
+    for v in eng.voices():
         if v.kind != "layer" or v.ends_at is not None:
             continue
         name = v.owner or ""
@@ -140,7 +172,7 @@ def _layers(
             if v.level.b != level:  # the state's level for it was edited: move there
                 v.level = ramp_from(v.level, level, now, xf, v.linear)
             continue
-        eng._stop_voice(v, now, xf)
+        eng.stop_voice(v, now, xf)
         (report.crossfaded if lp is not None else report.removed).append(name)
     for lp in plan.layers:
         if lp.name in kept:
@@ -149,11 +181,11 @@ def _layers(
             report.added.append(lp.name)
         fade = xf if lp.name in report.crossfaded else max(xf, lp.spec.fade_in)
         level = levels.get(lp.name, (lp.spec.gain, None))[0]
-        eng._start(lp.spec, kind="layer", owner=lp.name, at=now, level=level, fade_in=fade)
+        eng.start_voice(lp.spec, kind="layer", owner=lp.name, at=now, level=level, fade_in=fade)
 
 
 def _cues(
-    eng: Engine,
+    eng: ReloadHost,
     old: Plan,
     plan: Plan,
     state: str,
@@ -171,18 +203,18 @@ def _cues(
             fresh.append(spec)
         else:
             unchanged.append(old_cues.pop(i))
-    for v in list(eng._voices.values()):
+    for v in eng.voices():
         if v.kind != "cue" or v.owner != state or v.ring or v.ends_at is not None:
             continue
         if v.spec is not None and any(same(v.spec, s) for s in unchanged):
             report.kept.append(f"{state}:{v.name}")
             continue
-        eng._stop_voice(v, now, xf)
+        eng.stop_voice(v, now, xf)
         report.removed.append(f"{state}:{v.name}")
     for spec in fresh:
         # A one-shot keeps its attack; a loop crossfades with the voice it replaces.
         fade = max(xf, spec.fade_in) if spec.loop else None
-        eng._start(spec, kind="cue", owner=state, at=now, fade_in=fade)
+        eng.start_voice(spec, kind="cue", owner=state, at=now, fade_in=fade)
         name = spec.sound.removeprefix("source:")
         key = f"{state}:{name}"
         if key in report.removed:
@@ -193,29 +225,23 @@ def _cues(
 
 
 def _scatter(
-    eng: Engine,
+    eng: ReloadHost,
     old: Plan,
     plan: Plan,
-    state: str,
     now: int,
     xf: int,
     same: Callable[[VoiceSpec, VoiceSpec], bool],
 ) -> None:
     before = {sc.name: sc for sc in old.scatter}
-    nxt: dict[str, int | None] = {}
-    for sc in plan.scatter:
-        was = before.get(sc.name)
-        if (
-            was is not None
-            and same(was.spec, sc.spec)
-            and dataclasses.replace(was, spec=sc.spec) == sc
-        ):
-            nxt[sc.name] = eng._scatter_next.get(sc.name)
-        elif sc.states is None or state in sc.states:
-            nxt[sc.name] = now + eng._draw_interval(sc.interval)
-        else:
-            nxt[sc.name] = None
-    for v in list(eng._voices.values()):
-        if v.kind == "scatter" and v.ends_at is None and v.owner not in nxt:
-            eng._stop_voice(v, now, xf)
-    eng._scatter_next = nxt
+    unchanged = [
+        sc.name
+        for sc in plan.scatter
+        if (was := before.get(sc.name)) is not None
+        and same(was.spec, sc.spec)
+        and dataclasses.replace(was, spec=sc.spec) == sc
+    ]
+    eng.reschedule_scatter(unchanged)
+    names = {sc.name for sc in plan.scatter}
+    for v in eng.voices():
+        if v.kind == "scatter" and v.ends_at is None and v.owner not in names:
+            eng.stop_voice(v, now, xf)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import heapq
 import logging
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +24,7 @@ from .adopt import AdoptReport, adopt
 from .events import EngineEvent
 from .fades import KILL_FADE_SECONDS, MIN_FADE_SECONDS, Ramp, constant, fade_samples, ramp_from
 from .limiter import Limiter
+from .machine import SceneMachine
 from .plan import Plan, SoundPlan, TimerPlan, VoiceSpec
 from .pools import PickState, pick
 from .stream import StreamSource
@@ -57,8 +58,6 @@ class Engine:
     """Renders one scene instance. See docs/engine.md for the model."""
 
     def __init__(self, plan: Plan, seed: int = 0, block: int = 480) -> None:
-        from .machine import SceneMachine  # local: machine imports engine.plan
-
         self.plan = plan
         self.rate = plan.rate
         self.channels = plan.channels
@@ -88,7 +87,7 @@ class Engine:
         self._bound = 0.0  # upper bound of |mix| in the current render (limiter shortcut)
         self._machine = SceneMachine(plan, self)
         for lp in plan.layers:
-            self._start(lp.spec, kind="layer", owner=lp.name, at=0, level=lp.spec.gain)
+            self.start_voice(lp.spec, kind="layer", owner=lp.name, at=0, level=lp.spec.gain)
         # Entering the initial state is deferred to the first render so that an `on_event`
         # set after construction still sees it.
         self._push(0, "enter", plan.initial)
@@ -152,7 +151,7 @@ class Engine:
             sound.name, float(gain), 0.0, False, None, loop,
             round(fade_in * self.rate), fo, round(0.1 * self.rate),
         )  # fmt: skip
-        started = self._start(spec, kind="play", owner=None, at=t)
+        started = self.start_voice(spec, kind="play", owner=None, at=t)
         # None: the pool chose silence; hand out a handle that is already done.
         return self._new_handle() if started is None else started
 
@@ -266,8 +265,6 @@ class Engine:
         self._prev_state = snap.prev_state
 
     def _set_plan(self, plan: Plan) -> None:
-        from .machine import SceneMachine
-
         self.plan = plan
         self._machine = SceneMachine(plan, self)
         if min(plan.ceiling, 1.0) != self._limiter.ceiling:
@@ -283,7 +280,7 @@ class Engine:
         for tp in st.timers:
             self._timers.append((now + tp.delay, self._tick(), tp))
         for spec in st.cues:
-            self._start(spec, kind="cue", owner=name, at=now + self._draw_delay(spec))
+            self.start_voice(spec, kind="cue", owner=name, at=now + self._draw_delay(spec))
         for lp in self.plan.layers:
             target, ramp = st.levels.get(lp.name, (lp.spec.gain, None))
             length = lp.ramp if ramp is None else ramp
@@ -301,18 +298,67 @@ class Engine:
                 self._scatter_next[sc.name] = now + self._draw_interval(sc.interval)
         self._emit("state", name, now, {"from": self._prev_state, "event": event})
 
-    def exit_state(self, name: str) -> None:
+    def exit_state(self, name: str, fade: int | None = None) -> None:
+        """Leave ``name``: its timers stop, its cues fade out (over ``fade`` samples, default
+        each cue's own fade_out); rings play on."""
         now = self._now
         self._prev_state = name
         self._timers.clear()
         for v in list(self._voices.values()):
             if v.kind == "cue" and v.owner == name and not v.ring:
-                self._stop_voice(v, now, v.fade_out)
+                self.stop_voice(v, now, v.fade_out if fade is None else fade)
 
     def transition_play(self, spec: VoiceSpec) -> None:
-        self._start(
+        self.start_voice(
             spec, kind="cue", owner=self._machine.state, at=self._now + self._draw_delay(spec)
         )
+
+    # ---------------------------------------- reload host (called by engine.adopt.adopt)
+    # `ReloadHost` in adopt.py names what a reload may do; `start_voice` and `stop_voice`
+    # (with the voice internals below) complete it.
+
+    @property
+    def min_fade(self) -> int:
+        """The shortest fade in samples: anything shorter would click."""
+        return self._min_fade
+
+    def voices(self) -> list[Voice]:
+        """The voices playing or fading out, oldest first (a copy: stopping one is safe)."""
+        return list(self._voices.values())
+
+    def swap_plan(self, plan: Plan, *, state: str | None, fade: int) -> None:
+        """Render under ``plan`` from the current position, its master gain reached over
+        ``fade`` samples. The machine is put in ``state`` without entering it (None: the
+        plan's initial state, not entered yet either). Voices, timers and scatter are the
+        caller's to carry over."""
+        now = self._now = self.position
+        if self.plan.master_gain != plan.master_gain:
+            cur = self.plan.master_gain if self._master is None else self._master.at(now - 1)
+            self._master = Ramp(cur, plan.master_gain, now, fade, True)
+        self._set_plan(plan)
+        if state is not None:
+            self._machine.set_state(state)
+
+    def restart_timers(self) -> None:
+        """The current state's `after` timers count again from now."""
+        now = self._now
+        self._timers = [
+            (now + tp.delay, self._tick(), tp) for tp in self.plan.states[self.state].timers
+        ]
+
+    def reschedule_scatter(self, keep: Collection[str]) -> None:
+        """Scatter sounds named in ``keep`` spawn when they would have; the others of the plan
+        draw a fresh interval from now if the current state allows them."""
+        now, state = self._now, self.state
+        nxt: dict[str, int | None] = {}
+        for sc in self.plan.scatter:
+            if sc.name in keep:
+                nxt[sc.name] = self._scatter_next.get(sc.name)
+            elif sc.states is None or state in sc.states:
+                nxt[sc.name] = now + self._draw_interval(sc.interval)
+            else:
+                nxt[sc.name] = None
+        self._scatter_next = nxt
 
     # ---------------------------------------------------------------- internals
 
@@ -425,7 +471,7 @@ class Engine:
             return
         g = self._uniform(sc.gain.low, sc.gain.high)
         p = self._uniform(sc.pan.low, sc.pan.high)
-        self._start(sc.spec, kind="scatter", owner=name, at=now, gain=g, pan=p)
+        self.start_voice(sc.spec, kind="scatter", owner=name, at=now, gain=g, pan=p)
 
     def _draw_interval(self, iv: tuple[int, int]) -> int:
         return max(1, int(self._rng.integers(iv[0], iv[1] + 1)))
@@ -454,7 +500,7 @@ class Engine:
             )
         return self.plan.load_source(what)
 
-    def _start(
+    def start_voice(
         self,
         spec: VoiceSpec,
         *,
@@ -466,6 +512,8 @@ class Engine:
         level: float = 1.0,
         fade_in: int | None = None,
     ) -> int | None:
+        """Start ``spec`` at sample ``at`` as a voice of ``kind`` (layer, cue, scatter, play)
+        belonging to ``owner``; its handle, or None when the pool picked silence."""
         sound = self.plan.sound(spec.sound)
         ps = self._picks.get(sound.name)
         if ps is None:
@@ -510,7 +558,7 @@ class Engine:
             victim = next((x for x in live if x.kind != "layer"), None)
             if victim is not None:
                 self._emit("voice.steal", victim.name, self._now, {"handle": victim.handle})
-                self._stop_voice(victim, max(self._now, min(at, victim.start)), self._kill_fade)
+                self.stop_voice(victim, max(self._now, min(at, victim.start)), self._kill_fade)
         self._voices[v.handle] = v
 
     def _offset(self, start: Any, size: int) -> int:
@@ -526,9 +574,11 @@ class Engine:
         if v is None:
             return
         length = v.fade_out if fade is None else fade_samples(fade, self.rate)
-        self._stop_voice(v, t, length)
+        self.stop_voice(v, t, length)
 
-    def _stop_voice(self, v: Voice, t: int, length: int) -> None:
+    def stop_voice(self, v: Voice, t: int, length: int) -> None:
+        """Fade ``v`` out over ``length`` samples from sample ``t`` (never faster than
+        `min_fade`; a voice not heard yet is dropped)."""
         if t <= v.start and not v.started:
             # Never heard: drop it without a trace.
             self._drop(v)

@@ -14,7 +14,7 @@ import math
 from collections import defaultdict
 from html import escape
 
-from ..graph import SceneGraph
+from ..graph import SceneGraph, edge_label
 
 CHAR_W = 7.2
 LINE_H = 15
@@ -47,16 +47,17 @@ def diagram_svg(graph: SceneGraph) -> str:
     sources: dict[tuple[str, str], set[str]] = defaultdict(set)
     for e in graph.edges:
         if e.kind == "event" and e.dest is not None:
-            sources[(e.label, e.dest)].add(e.source)
+            sources[(edge_label(e), e.dest)].add(e.source)
     names = {n.name for n in graph.nodes}
     anywhere = {key for key, srcs in sources.items() if len(names) > 2 and srcs >= names - {key[1]}}
     for e in graph.edges:
-        if e.kind == "agent" or (e.dest is not None and (e.label, e.dest) in anywhere):
+        text = edge_label(e)
+        if e.kind == "agent" or (e.dest is not None and (text, e.dest) in anywhere):
             continue
         if e.dest is None:
-            stays[e.source].append(f"↻ {e.label}")
+            stays[e.source].append(f"↻ {text}")
         else:
-            moves[(e.source, e.dest)].append(e.label)
+            moves[(e.source, e.dest)].append(text)
     contents: dict[str, list[str]] = {}
     for n in graph.nodes:
         contents[n.name] = [
@@ -75,7 +76,7 @@ def diagram_svg(graph: SceneGraph) -> str:
     if follows:
         text = ", ".join(f"agent.{s} → {s}" for s in follows)
         captions.append(f"follow_agent: {text} (from any state)")
-    captions += [f"from any state: {label} → {dest}" for label, dest in sorted(anywhere)]
+    captions += [f"from any state: {text} → {dest}" for text, dest in sorted(anywhere)]
     top = 10.0 + 18.0 * len(captions)
     margin = 60.0
     cx, cy = rx + widest / 2 + margin, ry + tallest / 2 + margin + top
@@ -110,13 +111,13 @@ def diagram_svg(graph: SceneGraph) -> str:
         w2, h2 = sizes[dst]
         sx, sy = _clip(x1, y1, w1, h1, qx, qy)
         ex, ey = _clip(x2, y2, w2, h2, qx, qy)
-        label = " | ".join(labels)
+        joined = " | ".join(labels)
         out.append(
             f'<g class="edge" data-from="{escape(src)}" data-to="{escape(dst)}">'
             f'<path d="M{sx:.1f},{sy:.1f} Q{qx:.1f},{qy:.1f} {ex:.1f},{ey:.1f}" fill="none" '
             'stroke="#555" marker-end="url(#arrow)"/>'
             f'<text x="{qx:.1f}" y="{qy:.1f}" text-anchor="middle" fill="#224" '
-            f'paint-order="stroke" stroke="#fff" stroke-width="3">{escape(label)}</text></g>'
+            f'paint-order="stroke" stroke="#fff" stroke-width="3">{escape(joined)}</text></g>'
         )
     for n in graph.nodes:
         x, y = pos[n.name]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from . import _graph
+from ..graph import state_graph
 from .rule import Context, Finding
 
 CODE = "SC301"
@@ -16,12 +16,12 @@ SUMMARY = "No transition, timer or agent event leads to this state from the init
 
 def check(ctx: Context) -> Iterator[Finding]:
     scene = ctx.scene
-    graph = _graph.edges(scene)
-    seen = _graph.reachable(scene, graph)
+    graph = state_graph(scene)
+    seen = graph.reachable()
     for name in scene.states:
         if name in seen:
             continue
-        feeders = sorted({e.src for e in graph if e.dst == name and e.src != name})
+        feeders = sorted({e.source for e in graph.moves() if e.dest == name})
         if feeders:
             msg = (
                 f"state '{name}' is unreachable: only "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from . import _graph
+from ..graph import state_graph
 from .rule import Context, Finding
 
 CODE = "SC302"
@@ -22,13 +22,13 @@ def check(ctx: Context) -> Iterator[Finding]:
     scene = ctx.scene
     if len(scene.states) < 2:
         return
-    graph = _graph.edges(scene)
-    seen = _graph.reachable(scene, graph)
+    graph = state_graph(scene)
+    seen = graph.reachable()
     final = {tr.to for tr in scene.transitions if tr.on in _FINAL_EVENTS}
     for name in scene.states:
         if name not in seen or name in final:
             continue  # unreachable states are SC301's business
-        if any(e.src == name and e.dst != name and e.via not in _FINAL_EVENTS for e in graph):
+        if any(e.source == name and e.event not in _FINAL_EVENTS for e in graph.moves()):
             continue
         yield ctx.at(
             ("states", name),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .. import walk
+from ..graph import state_graph
 from .rule import Context, Finding
 
 CODE = "SC303"
@@ -18,12 +19,7 @@ SUMMARY = (
 
 def check(ctx: Context) -> Iterator[Finding]:
     scene = ctx.scene
-    # At most one timer per state can be 0 s, so instant moves form a function state → state.
-    instant: dict[str, str] = {}
-    for sname, state in scene.states.items():
-        action = state.after.get(0.0)
-        if action is not None and action.goto is not None and action.goto in scene.states:
-            instant[sname] = action.goto
+    instant = state_graph(scene).instant()
     reported: set[str] = set()
     for start in scene.states:
         chain = [start]
