@@ -244,7 +244,7 @@ def _cpu_section() -> list[str]:
 
 
 def _timing_section(name: str, keys: tuple[str, str], heads: list[str]) -> list[str]:
-    """A table of min / median / p95 per system for two measures (bench/<name>.py)."""
+    """A table of min / median / p95 per system for two measures (bench/parts/<name>.py)."""
     d = common.load_result(name)
     if not d:
         return ["(not run)"]
@@ -620,7 +620,7 @@ JOB_START_LABEL = {
 
 
 def _job_start_results() -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
-    d = common.load_result("job_start")
+    d = common.load_result("job")
     if not d:
         return None
     return d, {r["system"]: r for r in d["results"] if "error" not in r}

@@ -360,7 +360,7 @@ def run(
         "results": results,
         "part_s": round(time.monotonic() - t_start, 1),
     }
-    common.save("job_start", data)
+    common.save("job", data)
     return data
 
 
