@@ -47,7 +47,7 @@ def session_cache_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path
 @pytest.fixture
 def bench_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """bench/'s result files go to tmp_path/out, not bench/out (the bench tests use it)."""
-    from bench import common
+    from bench.lib import common
 
     out = tmp_path / "out"
     monkeypatch.setattr(common, "OUT", out)

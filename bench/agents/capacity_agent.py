@@ -96,11 +96,11 @@ def _tone_scene(d: Path, freq: float) -> Path:
 
 
 class _Meter:
-    """bench/meter.py's queue model on the background's AudioSource, plus when each
+    """bench/lib/meter.py's queue model on the background's AudioSource, plus when each
     underrun happened and how long it lasted (for the caller's measuring window)."""
 
     def __init__(self, source: Any) -> None:
-        from bench.meter import TOLERANCE, Meter
+        from bench.lib.meter import TOLERANCE, Meter
 
         self.meter = Meter(source)
         self.gaps: list[tuple[float, float]] = []
@@ -146,7 +146,7 @@ class _Background:
                 scene = office or ROOT / "scenes" / "office.yaml"
             self.player = Soundscape(scene, seed=zlib.crc32(room_name.encode()))
             o = self.player.options
-            # The queue Soundscape would size for a source of its own (as bench/systems.py).
+            # The queue Soundscape would size for a source of its own (as bench/lib/systems.py).
             self._source = make_audio_source(48000, 1, int((o.ahead + 2 * o.frame) * 1000) + 50)
             self.meter = _Meter(self._source)
 
@@ -187,7 +187,7 @@ class OwnLoad:
         self.samples: list[tuple[float, float]] = []
 
     def __call__(self) -> float:
-        from bench.calls import cpu_seconds, descendants
+        from bench.lib.calls import cpu_seconds, descendants
 
         me = os.getpid()
         now = time.monotonic()

@@ -45,7 +45,7 @@ from bench.agents.capacity_agent import (
     scripted_session,
     start_session,
 )
-from bench.calls import tone_level
+from bench.lib.calls import tone_level
 from soundscape.demo.caller import Recording, record_source
 from soundscape.testing import Reply, ScriptedLLM
 

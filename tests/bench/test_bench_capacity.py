@@ -15,8 +15,9 @@ import os
 
 import pytest
 
-from bench import capacity, cluster, common
 from bench.agents.capacity_agent import TONE_AMP, TONE_GAIN, tone_for
+from bench.lib import common
+from bench.parts import capacity, cluster
 
 pytestmark = pytest.mark.usefixtures("bench_out")
 

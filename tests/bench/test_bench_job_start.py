@@ -11,7 +11,8 @@ import math
 
 import pytest
 
-from bench import job_start, report
+from bench.lib import report
+from bench.parts import job
 
 pytestmark = pytest.mark.usefixtures("bench_out")
 
@@ -24,7 +25,7 @@ def test_a_prewarmed_job_plays_the_bed_to_the_caller_and_each_cue_at_its_source(
     livekit_process,
 ) -> None:
     turns = 3
-    data = job_start.run(
+    data = job.run(
         configs=("soundscape-prewarmed",), n_calls=1, turns=turns, server=livekit_process
     )
     r = data["results"][0]

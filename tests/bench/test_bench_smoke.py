@@ -16,17 +16,10 @@ from typing import Any
 import numpy as np
 import pytest
 
-from bench import (
-    cli_start,
-    common,
-    cpu,
-    latency,
-    lint_speed,
-    memory,
-    play_latency,
-    render_speed,
-    report,
-)
+from bench.lib import common, report
+from bench.lib.systems import RATE
+from bench.lib.tone import TONE_AMP, TONE_HZ, tone_level
+from bench.parts import cli, cpu, latency, lint, memory, play, render
 
 pytestmark = pytest.mark.usefixtures("bench_out")
 
@@ -47,19 +40,21 @@ async def test_cpu_measures_one_session(system: str) -> None:
 
 
 def test_cpu_worker_process_round_trip() -> None:
-    r = common.run_worker("bench.cpu", {"system": "office", "n": 1, "window": 1, "warmup": 0.5}, 60)
+    r = common.run_worker(
+        "bench.parts.cpu", {"system": "office", "n": 1, "window": 1, "warmup": 0.5}, 60
+    )
     assert "error" not in r, r.get("error")
     assert r["system"] == "office" and finite(r["cpu_ms_per_session_s"])
     assert cpu.line(r).startswith("cpu  office")
 
 
 def test_latency_edges_find_a_synthetic_onset_and_stop_to_the_sample() -> None:
-    rate = latency.RATE
+    rate = RATE
     x = np.zeros(3 * rate, dtype=np.float32)
     on, off = int(1.25 * rate), int(2.5 * rate)
-    x[on:off] = 0.3 * np.sin(2 * np.pi * latency.TONE_HZ * np.arange(off - on) / rate)
+    x[on:off] = 0.3 * np.sin(2 * np.pi * TONE_HZ * np.arange(off - on) / rate)
     t = 100.0 + np.arange(x.shape[0]) / rate
-    level = latency.tone_level(x)
+    level = tone_level(x)
     got = latency.edges(level, t, [(100.5, "thinking"), (102.0, "speaking")])
     # The causal 1 ms window passes 10 % within its first few samples of the change.
     assert got["onset"] == [pytest.approx(0.75, abs=0.001)]
@@ -68,11 +63,11 @@ def test_latency_edges_find_a_synthetic_onset_and_stop_to_the_sample() -> None:
 
 
 def test_latency_edges_count_a_cue_that_never_came() -> None:
-    rate = latency.RATE
-    x = 0.3 * np.sin(2 * np.pi * latency.TONE_HZ * np.arange(rate) / rate)
+    rate = RATE
+    x = 0.3 * np.sin(2 * np.pi * TONE_HZ * np.arange(rate) / rate)
     x[: rate // 2] = 0
     t = np.arange(rate) / rate
-    got = latency.edges(latency.tone_level(x), t, [(0.1, "speaking"), (0.2, "thinking")])
+    got = latency.edges(tone_level(x), t, [(0.1, "speaking"), (0.2, "thinking")])
     assert got["stop"] == [] and len(got["missed"]) == 1
     assert got["onset"] == [pytest.approx(0.3, abs=0.001)]
 
@@ -83,7 +78,7 @@ async def test_latency_hears_the_cue_after_each_event(system: str, lat: str | No
            "speak": 1.0}  # fmt: skip
     r = await latency.measure(cfg)
     # The tone is heard at its level (0.5 × gain 0.6) over the office bed.
-    assert r["plateau"][0] == pytest.approx(latency.TONE_AMP * 0.6, rel=0.2)
+    assert r["plateau"][0] == pytest.approx(TONE_AMP * 0.6, rel=0.2)
     assert r["onset"]["n"] == 1 and r["stop"]["n"] == 1 and r["missed"] == 0
     assert r["onset"]["min"] > 0 and r["stop"]["min"] > 0  # heard after, never before
 
@@ -103,12 +98,12 @@ def test_memory_reads_worker_processes() -> None:
 
 
 def test_render_speed_office() -> None:
-    r = render_speed.measure({"scene": "office", "seconds": 2.0})
+    r = render.measure({"scene": "office", "seconds": 2.0})
     assert finite(r["offline_x_realtime_cpu"], r["live_block_engine_ms_per_s"])
 
 
 def test_lint_speed_lints_every_copy() -> None:
-    r = lint_speed.measure({"copies": 1})
+    r = lint.measure({"copies": 1})
     n = len(list((common.ROOT / "scenes").glob("*.yaml")))
     assert r["files"] == n
     assert r["cli_exit"] == 0  # the example scenes lint clean, copied or not
@@ -117,9 +112,9 @@ def test_lint_speed_lints_every_copy() -> None:
 
 def test_cli_start_and_report(bench_out: Path, tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(
-        cli_start, "COMMANDS", {"help": ["--help"], "lint_one": ["lint", "scenes/office.yaml"]}
+        cli, "COMMANDS", {"help": ["--help"], "lint_one": ["lint", "scenes/office.yaml"]}
     )
-    data = cli_start.run(quick=True)
+    data = cli.run(quick=True)
     assert all(r["exit"] == 0 for r in data["results"].values())
     saved = json.loads((bench_out / "cli.json").read_text())
     assert saved["results"]["help"]["runs"] == 3
@@ -129,18 +124,16 @@ def test_cli_start_and_report(bench_out: Path, tmp_path: Path, monkeypatch) -> N
 
 
 def test_play_latency_analysis_finds_onsets_and_holes() -> None:
-    rate = play_latency.RATE
+    rate = play.RATE
     x = np.zeros(4 * rate, dtype=np.float32)
     t = 50.0 + np.arange(x.shape[0]) / rate
-    n = int(play_latency.TONE_S * rate)
-    tone = 0.5 * np.sin(2 * np.pi * play_latency.TONE_HZ * np.arange(n) / rate)
+    n = int(play.TONE_S * rate)
+    tone = 0.5 * np.sin(2 * np.pi * TONE_HZ * np.arange(n) / rate)
     x[rate : rate + n] = tone  # a file played at 50.9 s, heard at 51.0 s
     s0 = int(2.2 * rate)
     x[s0 : s0 + n] = tone  # a stream whose first frame came at 52.0 s
     x[s0 + rate // 5 : s0 + rate // 5 + rate // 20] = 0  # ... and ran dry for 50 ms
-    got = play_latency.analyse(
-        play_latency.tone_level(x), t, [("file", 50.9), ("stream", 52.0)], 1.0
-    )
+    got = play.analyse(tone_level(x), t, [("file", 50.9), ("stream", 52.0)], 1.0)
     assert got["file"] == [pytest.approx(0.1, abs=0.001)]
     assert got["stream"] == [pytest.approx(0.2, abs=0.001)]
     assert got["holes"] == [pytest.approx(5, abs=1)]  # 50 ms = five 10 ms steps
@@ -150,7 +143,7 @@ def test_play_latency_analysis_finds_onsets_and_holes() -> None:
 @pytest.mark.parametrize("system", ["bap", "office"])
 async def test_play_latency_hears_each_play(system: str) -> None:
     cfg = {"system": system, "latency": None, "sessions": 1, "rounds": 2, "period": 1.2}
-    r = await play_latency.measure(cfg)
+    r = await play.measure(cfg)
     assert r["file"]["n"] == 1 and r["stream"]["n"] == 1 and r["missed"] == 0
     assert r["file"]["min"] > 0 and r["stream"]["min"] > 0  # heard after, never before
 

@@ -17,7 +17,7 @@ from support.audio_checks import tone_track
 from support.tap import AudioTap, close_all
 from support.tone_scene import AMP, BED, BED_GAIN, CHIME, CUE, THINK, write_tone_scene
 
-from bench.soak_live import rss_mb
+from bench.lib.common import rss_mb
 from soundscape.runtime import Soundscape, make_audio_source
 
 RATE = 48000

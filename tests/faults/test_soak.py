@@ -7,7 +7,7 @@ with a session event every few seconds at an exact sample inside each chunk, tri
 and `play()`s sprinkled in. It asserts what would grow if something leaked: the engine's
 containers (voices, event queue, timers, pool state), RSS, and the CPU per hour of audio.
 
-The live soak is bench/soak_live.py for ~20 s (the 10-minute run's figures are in
+The live soak is bench/parts/soak.py for ~20 s (the 10-minute run's figures are in
 docs/reliability.md): state changes every 200 ms on a real rtc.AudioSource.
 """
 
@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from bench.soak_live import rss_mb, run_soak
+from bench.lib.common import rss_mb
+from bench.parts.soak import run_soak
 from soundscape.engine import Engine, compile_scene
 from soundscape.scene import load
 

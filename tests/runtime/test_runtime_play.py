@@ -14,7 +14,7 @@ from support.audio_checks import clicks, onset, sine, step_bound, tone_level, to
 from support.tap import AudioTap, close_all
 from support.tone_scene import AMP, BED, BED_GAIN, CHIME, OTHER, write_tone_scene
 
-from bench.play_latency import paced_tone
+from bench.parts.play import paced_tone
 from soundscape.runtime import LiveOptions, Soundscape, make_audio_source
 
 RATE = 48000

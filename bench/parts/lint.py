@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import common
+from bench.lib import common
 
 COPIES = 20
 
@@ -58,7 +58,7 @@ def measure(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def run(quick: bool = False) -> dict[str, Any]:
-    r = common.run_worker("bench.lint_speed", {"copies": 4 if quick else COPIES}, 300)
+    r = common.run_worker("bench.parts.lint", {"copies": 4 if quick else COPIES}, 300)
     if "error" in r:
         print(f"lint   ERROR {r['error']}", flush=True)
     else:

@@ -8,7 +8,7 @@ from typing import Any
 from . import common
 
 DOC = common.ROOT / "docs" / "performance.md"
-ANALYSIS = Path(__file__).with_name("analysis.md")
+ANALYSIS = Path(__file__).resolve().parents[1] / "analysis.md"
 LABEL = {
     "floor": "bare AudioSource (floor)",
     "bap": "BackgroundAudioPlayer",
@@ -244,7 +244,7 @@ def _cpu_section() -> list[str]:
 
 
 def _timing_section(name: str, keys: tuple[str, str], heads: list[str]) -> list[str]:
-    """A table of min / median / p95 per system for two measures (bench/<name>.py)."""
+    """A table of min / median / p95 per system for two measures (bench/parts/<name>.py)."""
     d = common.load_result(name)
     if not d:
         return ["(not run)"]
@@ -496,7 +496,7 @@ def _capacity_section() -> list[str]:
         f"{100 * c['received_min']:.0f} % of the window with no arrival gap over "
         f"{c['arrival_gap_max_ms']:.0f} ms, and the background's AudioSource in the job "
         f"played ≥ {100 * c['received_min']:.0f} % of it, never dry for more than "
-        f"{c['sender_dry_max_ms']:.0f} ms (bench/calls.py). CPU = utime + stime of each job "
+        f"{c['sender_dry_max_ms']:.0f} ms (bench/lib/calls.py). CPU = utime + stime of each job "
         "process over the window; *cores* = CPU seconds per second; machine CPU = what "
         "livekit-agents' default load function would have reported.",
         "",
@@ -620,7 +620,7 @@ JOB_START_LABEL = {
 
 
 def _job_start_results() -> tuple[dict[str, Any], dict[str, dict[str, Any]]] | None:
-    d = common.load_result("job_start")
+    d = common.load_result("job")
     if not d:
         return None
     return d, {r["system"]: r for r in d["results"] if "error" not in r}
@@ -631,7 +631,6 @@ def _med(r: dict[str, Any] | None, key: str) -> float | None:
 
 
 def _job_start_summary() -> list[tuple[str, str, str, str, str]]:
-    from .job_start import spread
 
     got = _job_start_results()
     if got is None or "soundscape-prewarmed" not in got[1]:
@@ -642,7 +641,7 @@ def _job_start_summary() -> list[tuple[str, str, str, str, str]]:
     cold, bap, none = res.get("soundscape-cold"), res.get("bap"), res.get("none")
 
     def ms(r: dict[str, Any] | None, key: str) -> str:
-        v = "–" if r is None else spread(r[key])
+        v = "–" if r is None else common.median_range(r[key])
         return v if v == "–" else v + " ms"
 
     def met(v: float | None, goal: float) -> str:
@@ -700,7 +699,6 @@ def _job_start_summary() -> list[tuple[str, str, str, str, str]]:
 
 
 def _job_start_section() -> list[str]:
-    from .job_start import spread
 
     got = _job_start_results()
     if got is None:
@@ -708,7 +706,7 @@ def _job_start_section() -> list[str]:
     d, _ = got
     g = d["goals"]
     out = [
-        f"bench/job_start.py: one livekit-agents worker per configuration (`AgentServer`, a "
+        f"bench/parts/job.py: one livekit-agents worker per configuration (`AgentServer`, a "
         "process per job, one idle process set up by `setup_fnc` before the call comes, as "
         f"under `start`), {d['calls_per_config']} calls one after another, each a fresh room "
         "joined by a caller and a fresh job process, which runs a real `AgentSession` "
@@ -742,16 +740,16 @@ def _job_start_section() -> list[str]:
             [
                 label,
                 f"{r['calls_ok']}/{r['calls']}",
-                spread(r["join_to_entry_ms"]),
-                spread(r["entry_to_started_ms"]),
-                spread(r["start_ms"]),
-                spread(bed) + (" (voice)" if r["system"] == "none" else ""),
-                spread(r.get("bed_after_subscribed_ms") or {}),
-                spread(r["first_thinking_ms"]),
-                spread(r["later_thinking_ms"]),
+                common.median_range(r["join_to_entry_ms"]),
+                common.median_range(r["entry_to_started_ms"]),
+                common.median_range(r["start_ms"]),
+                common.median_range(bed) + (" (voice)" if r["system"] == "none" else ""),
+                common.median_range(r.get("bed_after_subscribed_ms") or {}),
+                common.median_range(r["first_thinking_ms"]),
+                common.median_range(r["later_thinking_ms"]),
                 str(r["onsets_missed"]),
                 str(r["blocked"]["in_jobs"]),
-                spread(r["setup_ms"]),
+                common.median_range(r["setup_ms"]),
                 str((r.get("loadavg") or ["–"])[0]),
             ]
         )
@@ -786,7 +784,7 @@ def _job_start_section() -> list[str]:
 
 METHOD = """\
 Everything is measured by `python -m bench all` in one run on one machine; each
-configuration runs in a fresh process (`python -m bench.<part> --worker`), so nothing is
+configuration runs in a fresh process (`python -m bench.parts.<part> --worker`), so nothing is
 shared between systems but the OS file cache. Both systems feed **real `rtc.AudioSource`
 objects** (livekit's native queue and 10 ms ticker); the room is a stand-in that accepts
 `publish_track` (no server, no network); the agent session is a stand-in that emits
@@ -816,7 +814,7 @@ subscribes to.
   minus what was still queued at each end of the window) ÷ window × 48000. A session *kept real time* if it delivered ≥ 99 % with no underrun.
 - **Threads.** `threading.active_count()` and the number of entries in /proc/self/task
   (OS threads, the SDK's native runtime included), the maximum sampled once a second.
-- **Latency.** See the module docstring of bench/latency.py: a 1 kHz tone cue instead of
+- **Latency.** See the module docstring of bench/parts/latency.py: a 1 kHz tone cue instead of
   typing (same gain, scene otherwise office.yaml, cue `fade_out: 0` like
   BackgroundAudioPlayer's cut), 5 sessions × 11 cycles of thinking 1.5 s / speaking 1.5 s
   (55 onsets and at least 50 stops per system; the stagger cuts a few last stops). The
@@ -826,7 +824,7 @@ subscribes to.
   time + its offset in the frame. Onset = the tone's level first passes 10 % of its plateau
   after the `thinking` event; stop = it first falls under 10 % after `speaking`. Latency =
   that time − the time the event was emitted.
-- **`play()` latency.** See the module docstring of bench/play_latency.py: office ambience,
+- **`play()` latency.** See the module docstring of bench/parts/play.py: office ambience,
   and every 1.5 s per session (5 sessions × 12 rounds) the application plays a 0.5 s 1 kHz
   tone, alternately as a WAV file and as an async iterator of 48 kHz frames each yielded when
   due; onset = the tone passes 10 % of its plateau, measured from the `play()` call (file)
@@ -835,12 +833,12 @@ subscribes to.
   played for a second; for sharing, worker processes run at once and the parent reads
   their /proc/PID/smaps_rollup; the cache is a fresh directory filled before the workers
   start.
-- **Render / lint / CLI.** See bench/render_speed.py, bench/lint_speed.py, bench/cli_start.py.
+- **Render / lint / CLI.** See bench/parts/render.py, bench/parts/lint.py, bench/parts/cli.py.
 """
 
 
 CLUSTER_INTRO = """\
-bench/cluster.py: Debian's redis-server on 127.0.0.1 (no persistence), two livekit-server
+bench/parts/cluster.py: Debian's redis-server on 127.0.0.1 (no persistence), two livekit-server
 processes with `redis: {address: ...}` in their config, one worker connected to each node.
 Callers join alternately through node A and node B, 1.5 s apart; each room's job plays its
 own tone, and each caller checks with a Goertzel detector that it hears its tone at its
@@ -866,7 +864,7 @@ def render_doc() -> str:
     lines = [
         "# Performance",
         "",
-        "<!-- Generated by `python -m bench all` (bench/report.py); the analysis section is "
+        "<!-- Generated by `python -m bench all` (bench/lib/report.py); the analysis section is "
         "bench/analysis.md. Do not edit by hand. -->",
         "",
         "soundscape's live runtime next to livekit-agents' BackgroundAudioPlayer, measured in",
@@ -900,7 +898,7 @@ def render_doc() -> str:
         "",
         *_latency_section(),
         "",
-        "`play()` from the application, at the same output (bench/play_latency.py): a 0.5 s file,",
+        "`play()` from the application, at the same output (bench/parts/play.py): a 0.5 s file,",
         "and the same tone as a stream whose 20 ms frames come in real time:",
         "",
         *_play_section(),

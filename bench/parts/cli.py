@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import common
+from bench.lib import common
 
 COMMANDS = {
     "help": ["--help"],
@@ -65,6 +65,9 @@ def _bare(runs: int) -> float:
     return round(1000 * min(times), 1)
 
 
+def main() -> None:
+    common.main(__doc__, lambda cfg: None, run)
+
+
 if __name__ == "__main__":
-    with common.private_cache():
-        run("--quick" in sys.argv)
+    main()

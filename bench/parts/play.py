@@ -10,7 +10,7 @@ and, every ``period`` seconds per session, the application plays a 1 kHz tone (a
   the track's own format: BackgroundAudioPlayer's mixer does not resample (a 24 kHz stream
   plays there an octave up, in half the time), soundscape would.
 
-The output is read back as in bench/latency.py (an `rtc.AudioStream` on the source). Onset
+The output is read back as in bench/parts/latency.py (an `rtc.AudioStream` on the source). Onset
 = the tone's level first passes 10 % of its plateau after the call (file) or after the
 stream's first frame was yielded (stream). *Holes* = 10 ms stretches inside a stream's
 0.5 s where the tone falls under half its plateau (a stream that runs dry).
@@ -28,10 +28,10 @@ from typing import Any
 import numpy as np
 from livekit import rtc
 
-from . import common
-from .latency import TONE_AMP, TONE_HZ, Tap, close, tone_level, write_tone
-from .standin import AgentSession, Room
-from .systems import RATE, SCENES, BapPlayer, Player, ScapePlayer
+from bench.lib import common
+from bench.lib.standin import AgentSession, Room
+from bench.lib.systems import RATE, SCENES, BapPlayer, Player, ScapePlayer, other_preset
+from bench.lib.tone import TONE_AMP, TONE_HZ, Tap, close, tone_level, write_tone
 
 TONE_S = 0.5
 
@@ -149,8 +149,6 @@ def worker(cfg: dict[str, Any]) -> None:
 
 
 def plan(quick: bool) -> list[dict[str, Any]]:
-    from .cpu import other_preset
-
     sessions, rounds = (2, 4) if quick else (5, 12)
     systems: tuple[tuple[str, str | None], ...] = (("bap", None), ("office", None))
     if not quick:
@@ -164,7 +162,7 @@ def plan(quick: bool) -> list[dict[str, Any]]:
 def run(quick: bool = False) -> dict[str, Any]:
     return common.run_part(
         "play_latency",
-        "bench.play_latency",
+        "bench.parts.play",
         plan(quick),
         lambda c: 60 + c["rounds"] * c["period"] * 2,
         line,

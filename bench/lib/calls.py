@@ -14,7 +14,7 @@ track it subscribed to (the voice, and the background if the system has one):
   in the callers' own Python event loop, which shares the machine with everything else,
   so this catches a track that stalls, not a late 20 ms frame);
 
-and the background's own `rtc.AudioSource` in the job process (bench/meter.py's queue
+and the background's own `rtc.AudioSource` in the job process (bench/lib/meter.py's queue
 model, read by the job every 0.5 s) played ≥ `RECEIVED_MIN` × W and never ran dry for
 longer than `GAP_MAX`. Both ends are needed: the receiver's jitter buffer keeps frames
 coming even when the sender stops (concealment, then silence), and office ambience is too

@@ -12,8 +12,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from . import common
-from .systems import SCENES
+from bench.lib import common
+from bench.lib.systems import SCENES
 
 
 def measure(cfg: dict[str, Any]) -> dict[str, Any]:
@@ -65,7 +65,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     results = []
     for scene in ("office", "showcase"):
         cfg = {"scene": scene, "seconds": 60.0 if quick else 600.0}
-        r = common.run_worker("bench.render_speed", cfg, 300)
+        r = common.run_worker("bench.parts.render", cfg, 300)
         results.append(r)
         if "error" in r:
             print(f"render {scene:<9} ERROR {r['error']}", flush=True)

@@ -10,7 +10,7 @@ job plays a tone chosen from its room name (`tone_for`), so every caller checks 
 Goertzel detector that it hears *its own* tone, at its level, and no other call's.
 
 Checked per call: dispatched (a job process started for the room), heard (own tone ≥ half
-its level, every other call's tone < a quarter), kept real time (bench/calls.py), and
+its level, every other call's tone < a quarter), kept real time (bench/lib/calls.py), and
 ended cleanly (after the caller left, the job's session closed, the job called
 ``ctx.shutdown()`` and its process exited). Reported: how the jobs spread over the two
 workers, and the rooms over the two nodes.
@@ -30,9 +30,8 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from bench.lib import calls, common
 from soundscape.demo.livekit_local import terminate
-
-from . import calls, common
 
 NS = 8  # the number of distinct tones
 QUICK_N = 4
@@ -128,9 +127,8 @@ def measure(
     """Start Redis, two nodes, two workers; run one round of ``n`` calls; tear all down.
     ``load``: the workers' load function, ``default`` (livekit-agents': the machine's CPU)
     or ``own`` (their own process tree's, as on machines of their own)."""
+    from bench.agents.capacity_agent import TONE_AMP, TONE_GAIN, tone_for
     from soundscape.demo.livekit_local import LocalServer
-
-    from .agents.capacity_agent import TONE_AMP, TONE_GAIN, tone_for
 
     run_id = run_id or uuid.uuid4().hex[:6]
     t_start = time.monotonic()
@@ -174,7 +172,7 @@ def measure(
             "worker_ports": [w.ready["port"] for w in workers],
             "server_pids": [p for node in nodes if (p := node.pid) is not None],
         }
-        r = common.run_worker("bench.calls", cfg, calls.round_timeout(cfg))
+        r = common.run_worker("bench.lib.calls", cfg, calls.round_timeout(cfg))
         r["setup_s"] = round(setup, 1)
         r["load_fnc"] = load
         logs = [node.log_text() for node in nodes]

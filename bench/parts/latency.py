@@ -28,80 +28,28 @@ Latency = that sample's time − the time the event was emitted on the session.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import tempfile
 import time
-import wave
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from livekit import rtc
 
-from . import common
-from .schedule import schedule
-from .standin import AgentSession, Room
-from .systems import RATE, SCENES, BapPlayer, Player, ScapePlayer
-
-TONE_HZ = 1000
-TONE_AMP = 0.5
-
-
-def write_tone(path: Path, seconds: float = 12.0) -> None:
-    n = int(seconds * RATE)
-    x = TONE_AMP * np.sin(2 * np.pi * TONE_HZ * np.arange(n) / RATE)
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes((x * 32767).astype(np.int16).tobytes())
+from bench.lib import common
+from bench.lib.schedule import schedule
+from bench.lib.standin import AgentSession, Room
+from bench.lib.systems import SCENES, BapPlayer, Player, ScapePlayer, other_preset
+from bench.lib.tone import Tap, close, tone_level, write_tone
 
 
 def tone_scene(folder: Path) -> Path:
     """scenes/office.yaml with the thinking cue's file swapped for the tone, cut on stop."""
     text = SCENES["office"].read_text()
     cue = "{source: builtin:keyboard-typing, gain: 0.6, loop: true}"
-    assert cue in text, "the cue in scenes/office.yaml changed: update bench/latency.py"
+    assert cue in text, "the cue in scenes/office.yaml changed: update bench/parts/latency.py"
     path = folder / "office-tone.yaml"
     path.write_text(text.replace(cue, "{source: tone.wav, gain: 0.6, loop: true, fade_out: 0}"))
     return path
-
-
-class Tap:
-    """Reads back what a source sends, with the arrival time of every 10 ms frame."""
-
-    def __init__(self, source: rtc.AudioSource) -> None:
-        track = rtc.LocalAudioTrack.create_audio_track("bench-tap", source)
-        self.stream = rtc.AudioStream.from_track(track=track, sample_rate=RATE, num_channels=1)
-        self.frames: list[tuple[float, np.ndarray]] = []
-        self.task = asyncio.ensure_future(self._read())
-
-    async def _read(self) -> None:
-        async for ev in self.stream:
-            pcm = np.frombuffer(ev.frame.data, dtype=np.int16).astype(np.float32) / 32768.0
-            self.frames.append((time.monotonic(), pcm))
-
-    async def aclose(self) -> None:
-        self.task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await self.task
-        await self.stream.aclose()
-
-    def signal(self) -> tuple[np.ndarray, np.ndarray]:
-        """(samples, time of each sample)."""
-        x = np.concatenate([f for _, f in self.frames])
-        t = np.concatenate([a + np.arange(f.shape[0]) / RATE for a, f in self.frames])
-        return x, t
-
-
-def tone_level(x: np.ndarray) -> np.ndarray:
-    """The 1 kHz amplitude at every sample: complex demodulation, averaged over one period."""
-    period = RATE // TONE_HZ
-    z = x * np.exp(-2j * np.pi * TONE_HZ * np.arange(x.shape[0]) / RATE)
-    c = np.concatenate([[0], np.cumsum(z)])
-    avg = np.zeros(x.shape[0], dtype=complex)
-    avg[period - 1 :] = (c[period:] - c[:-period]) / period
-    return np.abs(avg) * 2.0  # level at the window's last sample: causal
 
 
 def edges(
@@ -181,23 +129,11 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-async def close(taps: list[Tap], players: list[Player]) -> None:
-    """Close what a measurement opened: left to the garbage collector, the SDK's handles are
-    disposed at a random moment later in the process (a smoke test run in-process crashed in
-    `FfiHandle.__del__` that way)."""
-    for tap in taps:
-        await tap.aclose()
-    for p in players:
-        await p.aclose()
-
-
 def worker(cfg: dict[str, Any]) -> None:
     common.emit(asyncio.run(measure(cfg)))
 
 
 def plan(quick: bool) -> list[dict[str, Any]]:
-    from .cpu import other_preset
-
     sessions, cycles, phase = (2, 2, 1.0) if quick else (5, 11, 1.5)
     systems: tuple[tuple[str, str | None], ...] = (("bap", None), ("office", None))
     if not quick:
@@ -217,7 +153,12 @@ def plan(quick: bool) -> list[dict[str, Any]]:
 
 def run(quick: bool = False) -> dict[str, Any]:
     return common.run_part(
-        "latency", "bench.latency", plan(quick), lambda c: 60 + c["cycles"] * 3 * 2, line, quick
+        "latency",
+        "bench.parts.latency",
+        plan(quick),
+        lambda c: 60 + c["cycles"] * 3 * 2,
+        line,
+        quick,
     )
 
 

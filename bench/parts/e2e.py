@@ -1,6 +1,7 @@
 """State change → audible at the *caller*, through a real LiveKit server (SFU, Opus, jitter buffer).
 
-    .venv/bin/python bench/e2e_latency.py [--cycles 8] [--presets balanced low-cpu low-latency]
+    .venv/bin/python -m bench e2e [--quick]
+    .venv/bin/python -m bench.parts.e2e [--cycles 8] [--presets balanced low-cpu low-latency]
 
 A local livekit-server on loopback (soundscape.demo.livekit_local); an agent participant plays a
 tone scene (220 Hz bed, a 1 kHz cue while thinking, no fades so onsets are crisp); a caller
@@ -15,7 +16,7 @@ caller: Opus, the SFU, the receiver's jitter buffer). The cue level is followed 
 stop = first sample after the end event below it. Not included: a real client's audio
 output device (typically another 10-40 ms).
 
-Writes bench/out/e2e_latency.json and prints a table. Not a test: numbers depend on load.
+Writes bench/out/e2e.json and prints a table. Not a test: numbers depend on load.
 """
 
 from __future__ import annotations
@@ -23,9 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import json
 import statistics
-import sys
 import tempfile
 import time
 import uuid
@@ -35,12 +34,9 @@ from typing import Any
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from bench.common import OUT, machine, private_cache  # noqa: E402
-from soundscape.demo.caller import Caller, Recording, record_source  # noqa: E402
-from soundscape.demo.livekit_local import VERSION, LocalServer  # noqa: E402
+from bench.lib import common
+from soundscape.demo.caller import Caller, Recording, record_source
+from soundscape.demo.livekit_local import VERSION, LocalServer
 
 RATE = 48000
 BED, CUE = 250.0, 1000.0
@@ -178,15 +174,17 @@ def stats(values: list[float | None]) -> dict[str, float | int | None]:
     }
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--cycles", type=int, default=8, help="thinking/speaking cycles per preset")
-    ap.add_argument("--presets", nargs="+", default=["balanced", "low-cpu", "low-latency"])
-    ap.add_argument("--quick", action="store_true", help="3 cycles of the balanced preset")
-    a = ap.parse_args()
-    presets, cycles = (["balanced"], 3) if a.quick else (a.presets, a.cycles)
+def run(
+    quick: bool = False, *, cycles: int | None = None, presets: list[str] | None = None
+) -> dict[str, Any]:
+    """``python -m bench e2e``: 8 cycles of each preset (``quick``: 3 of balanced), printed
+    and saved as bench/out/e2e.json."""
+    if presets is None:
+        presets = ["balanced"] if quick else ["balanced", "low-cpu", "low-latency"]
+    if cycles is None:
+        cycles = 3 if quick else 8
     results = []
-    with private_cache(), tempfile.TemporaryDirectory() as d, LocalServer() as server:
+    with tempfile.TemporaryDirectory() as d, LocalServer() as server:
         scene = scene_file(Path(d))
         for preset in presets:
             r = asyncio.run(measure(server, scene, preset, cycles))
@@ -195,15 +193,14 @@ def main() -> None:
                     r[f"{what}_at_{where}"] = stats([c[where][what] for c in r["cycles"]])
             results.append(r)
     doc = {
-        "machine": machine(),
+        "machine": common.machine(),
+        "quick": quick,
         "server": f"livekit-server {VERSION} on 127.0.0.1",
         "what": "agent.thinking → 1 kHz cue audible (onset) and agent.speaking → cue gone (stop), "
         "measured at the soundscape AudioSource output and at a subscribed caller",
         "results": results,
     }
-    OUT.mkdir(parents=True, exist_ok=True)
-    path = OUT / "e2e_latency.json"
-    path.write_text(json.dumps(doc, indent=2))
+    path = common.save("e2e", doc)
     print(f"{'preset':<12} {'where':<7} {'onset median/p90/max ms':<26} {'stop median/p90/max ms'}")
     for r in results:
         for where in ("source", "caller"):
@@ -216,6 +213,22 @@ def main() -> None:
                 )
             print(f"{r['preset']:<12} {where:<7} {cells[0]:<26} {cells[1]}")
     print(f"wrote {path}")
+    return doc
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(
+        prog="python -m bench.parts.e2e", description=__doc__.split("\n")[0]
+    )
+    ap.add_argument("--cycles", type=int, default=8, help="thinking/speaking cycles per preset")
+    ap.add_argument("--presets", nargs="+", default=["balanced", "low-cpu", "low-latency"])
+    ap.add_argument("--quick", action="store_true", help="3 cycles of the balanced preset")
+    a = ap.parse_args()
+    with common.private_cache():
+        if a.quick:
+            run(True)
+        else:
+            run(cycles=a.cycles, presets=a.presets)
 
 
 if __name__ == "__main__":

@@ -51,8 +51,8 @@ from typing import Any
 
 import numpy as np
 
-from . import calls, common
-from .latency import TONE_AMP, TONE_HZ, write_tone
+from bench.lib import calls, common
+from bench.lib.tone import TONE_AMP, TONE_HZ, write_tone
 
 CONFIGS = ("none", "bap", "soundscape-cold", "soundscape-prewarmed")
 AGENT = "bench.agents.job_start_agent"
@@ -70,7 +70,7 @@ GOALS = {
 SCENE = """\
 version: 1
 name: job-start
-description: Office ambience at 1.0; a 1 kHz tone while the agent thinks (bench/job_start.py).
+description: Office ambience at 1.0; a 1 kHz tone while the agent thinks (bench/parts/job.py).
 layers:
   ambience: {{source: builtin:office-ambience, gain: 1.0}}
 states:
@@ -308,7 +308,7 @@ def run_config(
             "background": BACKGROUND[system],
             "jobs_dir": str(jobs),
         }
-        r = common.run_worker("bench.job_start", cfg, 40.0 + n_calls * (40.0 + 3 * turns))
+        r = common.run_worker("bench.parts.job", cfg, 40.0 + n_calls * (40.0 + 3 * turns))
     finally:
         w.stop()
     if "error" in r and "calls" not in r:
@@ -360,17 +360,8 @@ def run(
         "results": results,
         "part_s": round(time.monotonic() - t_start, 1),
     }
-    common.save("job_start", data)
+    common.save("job", data)
     return data
-
-
-def spread(s: dict[str, Any]) -> str:
-    """'median (min–max)' of a `common.stats` result, '–' when empty."""
-    if not s.get("n"):
-        return "–"
-    if f"{s['min']:.0f}" == f"{s['max']:.0f}":
-        return f"{s['median']:.0f}"
-    return f"{s['median']:.0f} ({s['min']:.0f}–{s['max']:.0f})"
 
 
 def line(r: dict[str, Any]) -> str:
@@ -379,9 +370,9 @@ def line(r: dict[str, Any]) -> str:
     bed = r["bed_ms"] if r["system"] != "none" else r["voice_subscribed_ms"]
     return (
         f"job {r['system']:<21} calls {r['calls_ok']}/{r['calls']}  join→entry "
-        f"{spread(r['join_to_entry_ms'])}  entry→started {spread(r['entry_to_started_ms'])}  "
-        f"start() {spread(r['start_ms'])}  join→bed {spread(bed)}  thinking first "
-        f"{spread(r['first_thinking_ms'])} later {spread(r['later_thinking_ms'])} ms  "
+        f"{common.median_range(r['join_to_entry_ms'])}  entry→started {common.median_range(r['entry_to_started_ms'])}  "
+        f"start() {common.median_range(r['start_ms'])}  join→bed {common.median_range(bed)}  thinking first "
+        f"{common.median_range(r['first_thinking_ms'])} later {common.median_range(r['later_thinking_ms'])} ms  "
         f"missed {r['onsets_missed']}  blocked {r['blocked']['in_jobs']}  "
         f"exited {r['exited']}/{r['calls']}"
     )

@@ -22,7 +22,7 @@ from livekit import rtc
 from .meter import Meter
 from .standin import AgentSession, Room
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCENES = {"office": ROOT / "scenes" / "office.yaml", "showcase": ROOT / "scenes" / "showcase.yaml"}
 RATE = 48000
 SYSTEMS = ("floor", "bap", "office", "showcase")
@@ -155,3 +155,14 @@ def _scene(name: str) -> Any:
 
         _scenes[name] = load(SCENES[name])
     return _scenes[name]
+
+
+def default_frame_ms() -> int:
+    """soundscape's default frame size, and the other preset worth a row."""
+    from soundscape.runtime import LiveOptions
+
+    return round(LiveOptions().frame * 1000)
+
+
+def other_preset() -> str:
+    return "balanced" if default_frame_ms() >= 200 else "low-cpu"

@@ -9,6 +9,7 @@ import logging
 import math
 import os
 import platform
+import resource
 import subprocess
 import sys
 import tempfile
@@ -18,7 +19,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 OUT = Path(os.environ.get("SOUNDSCAPE_BENCH_OUT", ROOT / "bench" / "out"))
 CACHE_ENV = "SOUNDSCAPE_CACHE_DIR"
 _OWNER = "SOUNDSCAPE_BENCH_CACHE"  # set while a bench run owns a private cache folder
@@ -124,6 +125,15 @@ def memory(pid: int | str = "self") -> dict[str, float]:
     return out
 
 
+def rss_mb() -> float:
+    """Resident set size now (Linux /proc; falls back to the peak from getrusage)."""
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
 def run_worker(module: str, config: dict[str, Any], timeout: float) -> dict[str, Any]:
     """Run ``python -m MODULE --worker CONFIG`` in a fresh process; its last stdout line is JSON."""
     cmd = [sys.executable, "-m", module, "--worker", json.dumps(config)]
@@ -224,6 +234,15 @@ def run_part(
 def spread(s: dict[str, Any], sep: str = "/") -> str:
     """min / median / p95 of a `stats` result, '-' where missing."""
     return sep.join(str(s.get(k, "-")) for k in ("min", "median", "p95"))
+
+
+def median_range(s: dict[str, Any]) -> str:
+    """'median (min–max)' of a `stats` result, '–' when empty."""
+    if not s.get("n"):
+        return "–"
+    if f"{s['min']:.0f}" == f"{s['max']:.0f}":
+        return f"{s['median']:.0f}"
+    return f"{s['median']:.0f} ({s['min']:.0f}–{s['max']:.0f})"
 
 
 def main(

@@ -15,26 +15,15 @@ import statistics
 import time
 from typing import Any
 
-from . import common
-from .schedule import CYCLE, schedule
-from .standin import AgentSession, Room
-from .systems import RATE, make
+from bench.lib import common
+from bench.lib.schedule import CYCLE, schedule
+from bench.lib.standin import AgentSession, Room
+from bench.lib.systems import RATE, default_frame_ms, make, other_preset
 
 NS = (1, 10, 50, 100, 200)
 QUICK_NS = (1, 10)
 REPEAT = 3  # runs of each one-session configuration (the median is reported)
 KEEP = 0.99  # a session keeps real time if it delivered ≥ 99 % of the window, no underrun
-
-
-def default_frame_ms() -> int:
-    """soundscape's default frame size, and the other preset worth a row."""
-    from soundscape.runtime import LiveOptions
-
-    return round(LiveOptions().frame * 1000)
-
-
-def other_preset() -> str:
-    return "balanced" if default_frame_ms() >= 200 else "low-cpu"
 
 
 def plan(quick: bool) -> list[dict[str, Any]]:
@@ -205,7 +194,7 @@ def run(quick: bool = False, only: list[dict[str, Any]] | None = None) -> dict[s
 
 def _one(cfg: dict[str, Any]) -> dict[str, Any]:
     timeout = 60 + cfg["warmup"] + cfg["window"] + 0.5 * cfg["n"]
-    return common.run_worker("bench.cpu", cfg, timeout)
+    return common.run_worker("bench.parts.cpu", cfg, timeout)
 
 
 def line(r: dict[str, Any]) -> str:

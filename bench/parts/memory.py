@@ -24,10 +24,10 @@ import tempfile
 import time
 from typing import Any
 
-from . import common
-from .schedule import schedule
-from .standin import AgentSession, Room
-from .systems import make
+from bench.lib import common
+from bench.lib.schedule import schedule
+from bench.lib.standin import AgentSession, Room
+from bench.lib.systems import make
 
 STEPS = (1, 10, 25, 50)
 QUICK_STEPS = (1, 5)
@@ -82,7 +82,7 @@ async def serve(cfg: dict[str, Any]) -> None:
 def shared(system: str, workers: int, sessions: int, cache: str, settle: float) -> dict[str, Any]:
     env = {**os.environ, "SOUNDSCAPE_CACHE_DIR": cache}
     cfg = {"system": system, "sessions": sessions, "settle": settle, "serve": True}
-    cmd = [sys.executable, "-m", "bench.memory", "--worker", json.dumps(cfg)]
+    cmd = [sys.executable, "-m", "bench.parts.memory", "--worker", json.dumps(cfg)]
     procs = [
         subprocess.Popen(
             cmd,
@@ -129,7 +129,7 @@ def run(quick: bool = False) -> dict[str, Any]:
     growth = []
     for system in ("floor", "bap", "office", "showcase"):
         cfg = {"system": system, "steps": steps, "settle": settle}
-        r = common.run_worker("bench.memory", cfg, 120)
+        r = common.run_worker("bench.parts.memory", cfg, 120)
         growth.append(r)
         if "error" in r:
             print(f"memory {system:<9} ERROR {r['error']}", flush=True)

@@ -14,7 +14,7 @@ it measures over a fixed window: every job process's CPU (utime + stime from
 /proc/PID/stat) and PSS (/proc/PID/smaps_rollup, halfway through), the worker's own
 processes (main, forkserver, idle warm processes), the server's and the callers' CPU,
 and the load the worker reports to LiveKit; then whether each call kept real time
-(bench/calls.py says exactly what that means). Then the callers leave, and every job
+(bench/lib/calls.py says exactly what that means). Then the callers leave, and every job
 process must exit by itself. Stepping stops at the first N where a call did not keep real
 time (that system's capacity on this machine is the step before), or when the part's time
 budget runs out.
@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from . import calls, common
+from bench.lib import calls, common
 
 SYSTEMS = ("none", "bap", "soundscape")
 NS = (1, 5, 10, 20, 40)
@@ -162,7 +162,7 @@ def one_round(
         "worker_ports": [worker.ready["port"]],
         "server_pids": [server.pid],
     }
-    r = common.run_worker("bench.calls", cfg, calls.round_timeout(cfg))
+    r = common.run_worker("bench.lib.calls", cfg, calls.round_timeout(cfg))
     r.setdefault("system", system)
     r.setdefault("n", n)
     return r

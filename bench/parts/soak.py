@@ -16,8 +16,9 @@ only if time is lost or gained somewhere (a stall shorter than the underrun tole
 splice placed wrong). (``metrics["seconds_sent"]`` counts re-rendered audio after rewinds
 too, so it is work done, not the clock.)
 
-    .venv/bin/python -m bench.soak_live                 # 10 minutes, writes bench/out/soak_live.json
-    .venv/bin/python -m bench.soak_live --minutes 0.5   # a quick look
+    .venv/bin/python -m bench soak                       # 10 minutes, writes bench/out/soak.json
+    .venv/bin/python -m bench soak --quick               # 30 s, a quick look
+    .venv/bin/python -m bench.parts.soak --minutes 2 --interval 0.1 --every 5
 
 `run_soak()` is also what tests/faults/test_soak.py runs for ~20 s.
 """
@@ -28,74 +29,29 @@ import argparse
 import asyncio
 import gc
 import json
-import os
-import resource
+import sys
 import tempfile
 import time
-import wave
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+from bench.lib import common
+from bench.lib.common import rss_mb
 
+ROOT = Path(__file__).resolve().parents[2]
 RATE = 48000
 STATES = ("listening", "thinking", "speaking")
 
-SCENE = """\
-version: 1
-name: soak
-sounds:
-  bed: bed.wav
-  think: think.wav
-  chime: chime.wav
-layers:
-  bed:
-    sound: bed
-    gain: 0.3
-    fade_in: 20ms
-    fade_out: 100ms
-    duck: {depth: 0.25, attack: 50ms, release: 100ms}
-states:
-  idle:
-  listening:
-  thinking:
-    cues:
-      - {sound: think, gain: 0.5, loop: true, fade_in: 10ms, fade_out: 50ms}
-  speaking:
-transitions:
-  - on: trigger.ding
-    play: chime
-triggers:
-  ding: A chime.
-"""
-
-
-def _write_wav(path: Path, freq: float, seconds: float) -> None:
-    t = np.arange(int(seconds * RATE)) / RATE
-    pcm = (0.5 * np.sin(2 * np.pi * freq * t) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(1)
-        w.setsampwidth(2)
-        w.setframerate(RATE)
-        w.writeframes(pcm.tobytes())
-
 
 def write_scene(d: Path) -> Path:
-    """The soak scene (a ducked bed, a looping thinking cue, a chime trigger) in ``d``."""
-    for name, freq, secs in (("bed", 220.0, 2.0), ("think", 660.0, 1.0), ("chime", 1320.0, 0.3)):
-        _write_wav(d / f"{name}.wav", freq, secs)
-    path = d / "scene.yaml"
-    path.write_text(SCENE)
-    return path
+    """The scene the suite listens to (tests/support/tone_scene.py: a ducked bed, a looping
+    thinking cue, a chime trigger) in ``d``: one scene, so the soak plays what the tests do."""
+    tests = str(ROOT / "tests")
+    if tests not in sys.path:  # under pytest it is there already (rootdir conftest)
+        sys.path.append(tests)
+    from support.tone_scene import write_tone_scene
 
-
-def rss_mb() -> float:
-    """Resident set size now (Linux /proc; falls back to the peak from getrusage)."""
-    try:
-        pages = int(Path("/proc/self/statm").read_text().split()[1])
-        return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
-    except (OSError, ValueError, IndexError):
-        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return write_tone_scene(d)
 
 
 def live_ffi_handles() -> int:
@@ -162,7 +118,7 @@ async def run_soak(
                 scape.post(f"agent.{STATES[n % len(STATES)]}")
                 state_events += 1
                 if n % 25 == 0:
-                    scape.trigger("ding")
+                    scape.trigger("order_confirmed", order=str(n))
                 n += 1
                 # On a fixed grid, so a late wake-up does not stretch the schedule.
                 await asyncio.sleep(max(t0 + n * interval - loop.time(), 0.0))
@@ -206,27 +162,33 @@ async def run_soak(
     return {"summary": summary, "samples": samples}
 
 
+def run(
+    quick: bool = False, *, minutes: float | None = None, interval: float = 0.2, every: float = 10.0
+) -> dict[str, Any]:
+    """``python -m bench soak``: 10 minutes (``quick``: 30 s), printed and saved as
+    bench/out/soak.json."""
+    seconds = 60 * (minutes if minutes is not None else 0.5 if quick else 10.0)
+    res = asyncio.run(run_soak(seconds, interval=interval, every=every))
+    for s in res["samples"]:
+        print(
+            f"soak t={s['t']:7.1f}s rss={s['rss_mb']:7.1f}MB tasks={s['tasks']:3d} "
+            f"voices={s['voices']:3d} lead={s['lead_ms']:6.1f}ms drift={s['drift_ms']:+7.2f}ms underruns={s['underruns']} "
+            f"rewinds={s['rewinds']} cpu={s['cpu_s']:.1f}s",
+            flush=True,
+        )
+    print(json.dumps(res["summary"], indent=1))
+    print(f"wrote {common.save('soak', {'machine': common.machine(), 'quick': quick, **res})}")
+    return res
+
+
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m bench.soak_live", description=__doc__)
+    ap = argparse.ArgumentParser(prog="python -m bench.parts.soak", description=__doc__)
     ap.add_argument("--minutes", type=float, default=10.0)
     ap.add_argument("--interval", type=float, default=0.2, help="seconds between state changes")
     ap.add_argument("--every", type=float, default=10.0, help="seconds between samples")
-    ap.add_argument("--out", type=Path, default=Path(__file__).parent / "out" / "soak_live.json")
     args = ap.parse_args(argv)
-    from bench.common import private_cache
-
-    with private_cache():
-        res = asyncio.run(run_soak(args.minutes * 60, interval=args.interval, every=args.every))
-    for s in res["samples"]:
-        print(
-            f"t={s['t']:7.1f}s rss={s['rss_mb']:7.1f}MB tasks={s['tasks']:3d} "
-            f"voices={s['voices']:3d} lead={s['lead_ms']:6.1f}ms drift={s['drift_ms']:+7.2f}ms underruns={s['underruns']} "
-            f"rewinds={s['rewinds']} cpu={s['cpu_s']:.1f}s"
-        )
-    print(json.dumps(res["summary"], indent=1))
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(res, indent=1))
-    print(f"wrote {args.out}")
+    with common.private_cache():
+        run(minutes=args.minutes, interval=args.interval, every=args.every)
     return 0
 
 
