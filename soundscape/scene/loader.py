@@ -15,6 +15,7 @@ from .diagnose import validate
 from .merge import Merged, merge_tree, resolve
 from .model import Scene
 from .policy import TRUSTED, Policy
+from .rules.check import semantic_errors
 from .yamlio import parse
 
 
@@ -47,8 +48,6 @@ def load_with_positions(
 def _finish(merged: Merged, policy: Policy) -> Scene:
     scene = validate(merged)
     scene._policy = policy
-    from .rules.check import semantic_errors  # local: the rules import this module
-
     errors = semantic_errors(scene, merged, policy)
     if errors:
         raise SceneError(errors)
