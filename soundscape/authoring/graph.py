@@ -16,13 +16,10 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from ..errors import GraphvizMissing
 from ..scene.events import AGENT_STATES, normalize
 from ..scene.model import Scene, _Plays
 from ..scene.units import gain_to_db
-
-
-class GraphvizMissing(RuntimeError):
-    """Graphviz's `dot` is not installed, so no image can be drawn."""
 
 
 @dataclass(frozen=True)
