@@ -1,7 +1,7 @@
 """Live reload: read an edited scene again, and notice edits by polling file times.
 
 Loading and compiling happen off the event loop (decoding can take a while); the
-swap itself is `Engine.adopt`, applied by the driver at the sample playing now.
+swap itself is `Engine.adopt`, applied by the driver at the sample playing now (`Run.adopt`).
 Watching needs no thread: the driver's tick calls `Watcher.due`, which stats the
 scene file and every file it extends or includes at most once per period.
 """
