@@ -39,7 +39,7 @@ from .options import LiveOptions
 from .output import Output, choose_output, latency_for, open_output
 from .playback import Playback
 from .publish import CONNECT_TIMEOUT
-from .reload import ReloadResult, Watcher, describe, load_edit, warn_refused
+from .reload import Reloader, ReloadResult
 from .run import Run, close_with_job
 from .sink import FrameCallback
 from .tools import trigger_tools
@@ -102,8 +102,7 @@ class Soundscape(Emitter):
         self._tasks: set[asyncio.Task[None]] = set()
         self._state: str = self.scene.initial_state
         self._last_agent: tuple[str, dict[str, Any]] | None = None
-        self._reload_lock = asyncio.Lock()
-        self._watcher: Watcher | None = None
+        self._reloader = Reloader()
         self._job_hooked = False
         if watch:
             self.watch(True if watch is True else float(watch))
@@ -314,7 +313,7 @@ class Soundscape(Emitter):
         t.add_done_callback(self._tasks.discard)
 
     def _tick(self, queued: float) -> None:
-        if self._watcher is not None and self._watcher.due(asyncio.get_running_loop().time()):
+        if self._reloader.due(asyncio.get_running_loop().time()):
             self._spawn(self._watch_reload())
         if self._run is not None:
             self._run.playback.tick(queued)
@@ -406,24 +405,25 @@ class Soundscape(Emitter):
         if file.startswith("<"):
             raise ValueError("this scene was not loaded from a file; there is nothing to reload")
         n = max(int(_seconds(crossfade) * self.rate), 1)
-        async with self._reload_lock:
-            got = await asyncio.to_thread(
-                load_edit, file, self.policy, self.rate, self.channels, self._loader
-            )
-            if isinstance(got, list):
-                warn_refused(file, got, log.warning)
-                return ReloadResult(False, tuple(got), state=self._state)
-            scene, plan = got
-            if self._watcher is not None:
-                self._watcher.track(scene.files)
+
+        async def apply(scene: Scene, plan: Plan) -> ReloadResult:
             run = self._run if self._status == "running" else None
             if run is None or not run.playing:
                 result = ReloadResult.applied(None, plan.initial)  # the next start() plays it
             else:
                 result = await run.adopt(plan, n, self._state)
             self.scene, self._plan = scene, plan
-            log.info("%s", describe(result, file))
             return result
+
+        return await self._reloader.reload(
+            file,
+            policy=self.policy,
+            rate=self.rate,
+            channels=self.channels,
+            loader=self._loader,
+            state=self._state,
+            apply=apply,
+        )
 
     async def _watch_reload(self) -> None:
         try:
@@ -434,13 +434,9 @@ class Soundscape(Emitter):
     def watch(self, enabled: bool | float = True) -> None:
         """Reload whenever the scene's files change (polled every ~0.3 s on the driver's
         schedule; ``enabled`` may be the period in seconds). ``watch(False)`` stops."""
-        if not enabled:
-            self._watcher = None
-            return
-        if self.scene.file.startswith("<"):
+        if enabled and self.scene.file.startswith("<"):
             raise ValueError("this scene was not loaded from a file; there is nothing to watch")
-        period = 0.3 if enabled is True else float(enabled)
-        self._watcher = Watcher(self.scene.files, period)
+        self._reloader.watch(self.scene.files, enabled)
 
 
 def _seconds(value: float | str) -> float:
