@@ -104,7 +104,7 @@ async def entrypoint(ctx: JobContext) -> None:
     session, scripted = make_session(SCRIPT)
     # The caller hung up (RoomIO closes the session): end the job, or it idles ~20 s.
     session.on("close", lambda _: ctx.shutdown())
-    scape = soundscape.load(SCENE)
+    scape = soundscape.Soundscape(SCENE)
     await session.start(agent=Assistant(scape), room=ctx.room, room_options=room_options(scripted))
     await scape.start(room=ctx.room, agent_session=session)  # closes itself with the session
     await converse(
@@ -131,7 +131,7 @@ def check_audio(path: str) -> int:
     rate = 48000
     print(f"scene: {path}")
     try:
-        scape = soundscape.load(path)
+        scape = soundscape.Soundscape(path)
     except soundscape.SoundscapeError as e:  # SceneError/AssetError: file:line and a hint
         print(f"FAIL: the scene does not load:\n{e}")
         return 1

@@ -62,7 +62,7 @@ async def entrypoint(ctx: JobContext) -> None:
     session, scripted = make_session(SCRIPT)
     # The caller hung up (RoomIO closes the session): end the job, or it idles ~20 s.
     session.on("close", lambda _: ctx.shutdown())
-    scape = soundscape.load(SCENE)
+    scape = soundscape.Soundscape(SCENE)
     await session.start(agent=SearchAgent(), room=ctx.room, room_options=room_options(scripted))
     # After session.start (which connects to the room): the scene publishes its own track.
     await scape.start(room=ctx.room, agent_session=session)

@@ -79,7 +79,7 @@ async def entrypoint(ctx: JobContext) -> None:
     session, scripted = make_session(SCRIPT)
     # The caller hung up (RoomIO closes the session): end the job, or it idles ~20 s.
     session.on("close", lambda _: ctx.shutdown())
-    scape = soundscape.load(SCENE)
+    scape = soundscape.Soundscape(SCENE)
     await session.start(
         agent=Receptionist(scape), room=ctx.room, room_options=room_options(scripted)
     )

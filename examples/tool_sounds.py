@@ -92,7 +92,7 @@ async def entrypoint(ctx: JobContext) -> None:
     session, scripted = make_session(SCRIPT)
     # The caller hung up (RoomIO closes the session): end the job, or it idles ~20 s.
     session.on("close", lambda _: ctx.shutdown())
-    scape = soundscape.load(SCENE)
+    scape = soundscape.Soundscape(SCENE)
     await session.start(agent=ShopAgent(), room=ctx.room, room_options=room_options(scripted))
     await scape.start(room=ctx.room, agent_session=session)
     await converse(

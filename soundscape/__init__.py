@@ -1,58 +1,96 @@
-"""soundscape: declarative sound scenes for LiveKit voice agents."""
+"""soundscape: declarative sound scenes for LiveKit voice agents.
+
+``Soundscape(path)`` loads a scene; ``await scape.start(room=..., agent_session=...)`` plays
+it next to the session (docs/runtime.md). Every error raised on purpose is a
+`SoundscapeError` (the tree is in `soundscape.errors`).
+"""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ._lazy import lazy_attributes, lazy_dir
-from .errors import AssetError, Diagnostic, SceneError, SoundscapeError
+from .errors import (
+    AssetError,
+    Diagnostic,
+    GraphvizMissing,
+    PlotUnavailable,
+    ScaffoldError,
+    SceneError,
+    ServerUnavailable,
+    SoundscapeError,
+)
 
 __version__ = "0.1.0"
 
 logger = logging.getLogger("soundscape")
 
 if TYPE_CHECKING:
-    from .runtime import LiveOptions, PlayHandle, Soundscape, prewarm
+    from .runtime import (
+        ClosedEvent,
+        EventTypes,
+        LiveOptions,
+        PlayHandle,
+        ReloadResult,
+        Soundscape,
+        SoundscapeMetrics,
+        StateChangedEvent,
+        TriggerEvent,
+        VoiceEndedEvent,
+        VoiceStartedEvent,
+        prewarm,
+    )
     from .runtime.compat import from_background_audio
-    from .scene.model import Scene
+    from .scene.policy import Policy
 
 __all__ = [
     "AssetError",
+    "ClosedEvent",
     "Diagnostic",
+    "EventTypes",
+    "GraphvizMissing",
     "LiveOptions",
     "PlayHandle",
+    "PlotUnavailable",
+    "Policy",
+    "ReloadResult",
+    "ScaffoldError",
     "SceneError",
+    "ServerUnavailable",
     "Soundscape",
     "SoundscapeError",
+    "SoundscapeMetrics",
+    "StateChangedEvent",
+    "TriggerEvent",
+    "VoiceEndedEvent",
+    "VoiceStartedEvent",
     "from_background_audio",
-    "load",
-    "load_scene",
     "logger",
     "prewarm",
 ]
 
-# Imported on first use: `soundscape --help` must not import livekit-agents.
+# Imported on first use: `import soundscape` and `soundscape --help` must not import livekit.
 _LAZY = {
-    "Soundscape": ".runtime",
-    "LiveOptions": ".runtime",
-    "PlayHandle": ".runtime",
-    "prewarm": ".runtime",
+    **dict.fromkeys(
+        [
+            "ClosedEvent",
+            "EventTypes",
+            "LiveOptions",
+            "PlayHandle",
+            "ReloadResult",
+            "Soundscape",
+            "SoundscapeMetrics",
+            "StateChangedEvent",
+            "TriggerEvent",
+            "VoiceEndedEvent",
+            "VoiceStartedEvent",
+            "prewarm",
+        ],
+        ".runtime",
+    ),
     "from_background_audio": ".runtime.compat",
+    "Policy": ".scene.policy",
 }
 __getattr__ = lazy_attributes(__name__, _LAZY)
 __dir__ = lazy_dir(__name__, _LAZY)
-
-
-def load(path: Any, **options: Any) -> Soundscape:
-    """Load a scene file into a `Soundscape` ready to `start()` (see docs/runtime.md)."""
-    from .runtime import Soundscape
-
-    return Soundscape(path, **options)
-
-
-def load_scene(path: Any) -> Scene:
-    """Load and validate a scene file (no audio is touched)."""
-    from .scene import load
-
-    return load(path)

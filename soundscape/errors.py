@@ -1,4 +1,20 @@
-"""Positions, diagnostics and the one error type a bad scene raises."""
+"""Positions, diagnostics, and every error soundscape raises on purpose.
+
+One tree, as httpx has one: ``except SoundscapeError`` catches anything that comes from
+outside the program — a scene, an audio file, a missing tool or server::
+
+    SoundscapeError
+    ├── SceneError          a scene does not load (``diagnostics``: file:line:col, why)
+    ├── AssetError          an audio file is missing, too large, or does not decode
+    ├── ScaffoldError       `soundscape new` cannot write the scene
+    ├── GraphvizMissing     `soundscape graph` needs Graphviz's ``dot`` for an image
+    ├── PlotUnavailable     a plot needs matplotlib
+    └── ServerUnavailable   the demo found no livekit-server, or it would not start
+
+A mistake in the calling code (a wrong argument, ``play()`` before ``start()``) is a
+`ValueError`, `TypeError` or `RuntimeError`, as Python's own are: those are bugs to fix,
+not conditions to handle.
+"""
 
 from __future__ import annotations
 
@@ -80,3 +96,19 @@ class AssetError(SoundscapeError):
         self.reason = message
         self.hint = hint
         super().__init__(f"{path}: {message}" + (f" ({hint})" if hint else ""))
+
+
+class ScaffoldError(SoundscapeError):
+    """The scene cannot be written (bad name, unknown template, file exists)."""
+
+
+class GraphvizMissing(SoundscapeError):
+    """Graphviz's `dot` is not installed, so no image can be drawn."""
+
+
+class PlotUnavailable(SoundscapeError):
+    """matplotlib is not installed."""
+
+
+class ServerUnavailable(SoundscapeError):
+    """No livekit-server binary, or it would not start; the message says why and what to do."""

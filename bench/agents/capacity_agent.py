@@ -157,8 +157,8 @@ class _Background:
             await self.player.start(room=room, agent_session=session, audio_source=self._source)
 
     def metrics(self) -> dict[str, Any]:
-        m = getattr(self.player, "metrics", None)
-        return {k: m.get(k) for k in ("underruns", "rewinds")} if m else {}
+        m = getattr(self.player, "metrics", None)  # BackgroundAudioPlayer has none
+        return {"underruns": m.underruns, "rewinds": m.rewinds} if m is not None else {}
 
     async def aclose(self) -> None:
         if self.player is not None:

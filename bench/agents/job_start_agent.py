@@ -9,7 +9,7 @@ each set up by ``setup_fnc`` before any call arrives. ``BENCH_SYSTEM`` is one of
 - ``none``: no background;
 - ``bap``: `BackgroundAudioPlayer`, office ambience at 1.0 and the tone ``BENCH_TONE`` at
   ``BENCH_CUE_GAIN`` while thinking;
-- ``soundscape-cold``: `soundscape.load(BENCH_SCENE)` in the job, no prewarm, and an empty
+- ``soundscape-cold``: `soundscape.Soundscape(BENCH_SCENE)` in the job, no prewarm, and an empty
   clip cache of its own (``SOUNDSCAPE_CACHE_DIR`` set afresh per call);
 - ``soundscape-prewarmed``: the same scene, `soundscape.prewarm(proc, scene)` in setup_fnc.
 
@@ -108,7 +108,7 @@ class _Background:
                 os.environ["SOUNDSCAPE_CACHE_DIR"] = str(cache)
             import soundscape
 
-            self.player = soundscape.load(os.environ["BENCH_SCENE"])
+            self.player = soundscape.Soundscape(os.environ["BENCH_SCENE"])
 
     async def start(self, room: Any, session: AgentSession) -> float | None:
         """Start it; the seconds `start()` took."""

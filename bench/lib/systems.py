@@ -76,7 +76,11 @@ class ScapePlayer(Player):
         self.meter = Meter(make_audio_source(RATE, 1, qms))
 
     async def start(self, room: Room, session: AgentSession) -> None:
-        await self.scape.start(room=room, agent_session=session, audio_source=self.meter.source)
+        await self.scape.start(
+            room=room,  # type: ignore[arg-type]  # the stand-ins are duck-typed, not subclasses
+            agent_session=session,  # type: ignore[arg-type]
+            audio_source=self.meter.source,
+        )
 
     async def aclose(self) -> None:
         await self.scape.aclose(fade=0)

@@ -152,8 +152,8 @@ async def measure(cfg: dict[str, Any], *, close: bool = True) -> dict[str, Any]:
     res["log_warnings"] = dict(logs.counts)
     scapes = [getattr(p, "scape", None) for p in players]
     if scapes and scapes[0] is not None:
-        res["runtime_underruns"] = sum(s.metrics.get("underruns", 0) for s in scapes if s)
-        res["runtime_rewinds"] = sum(s.metrics.get("rewinds", 0) for s in scapes if s)
+        res["runtime_underruns"] = sum(s.metrics.underruns for s in scapes if s)
+        res["runtime_rewinds"] = sum(s.metrics.rewinds for s in scapes if s)
     if close:  # in-process (the smoke tests): left to the GC, the SDK's handles crash later
         for p in players:
             await p.aclose()

@@ -13,7 +13,7 @@ between ``ahead - frame`` and ``ahead`` (where in that range depends on when in 
 cycle it is sampled). ``drift_ms`` is the sample being heard (the driver's model of the
 source's 10 ms ticks) against the same wall time, relative to its first value: it moves
 only if time is lost or gained somewhere (a stall shorter than the underrun tolerance, a
-splice placed wrong). (``metrics["seconds_sent"]`` counts re-rendered audio after rewinds
+splice placed wrong). (``metrics.seconds_sent`` counts re-rendered audio after rewinds
 too, so it is work done, not the clock.)
 
     .venv/bin/python -m bench soak                       # 10 minutes, writes bench/out/soak.json
@@ -88,7 +88,7 @@ async def run_soak(
         def sample(elapsed: float) -> None:
             m = scape.metrics
             d = scape._driver  # the deck position is the engine clock; no public accessor
-            wall = elapsed - m["underrun_seconds"]
+            wall = elapsed - m.underrun_seconds
             lead = (d.deck.position / RATE if d else 0.0) - wall
             played = (d.now_playing() / RATE if d else 0.0) - wall
             samples.append(
@@ -96,11 +96,11 @@ async def run_soak(
                     "t": round(elapsed, 3),
                     "rss_mb": round(rss_mb(), 2),
                     "tasks": len(asyncio.all_tasks()),
-                    "voices": m["active_voices"],
-                    "underruns": m["underruns"],
-                    "underrun_s": round(m["underrun_seconds"], 4),
-                    "rewinds": m["rewinds"],
-                    "render_errors": m["render_errors"],
+                    "voices": m.active_voices,
+                    "underruns": m.underruns,
+                    "underrun_s": round(m.underrun_seconds, 4),
+                    "rewinds": m.rewinds,
+                    "render_errors": m.render_errors,
                     "lead_ms": round(lead * 1000, 2),
                     "played_ms": round(played * 1000, 2),
                     "drift_ms": round((played - played0[0]) * 1000, 2) if played0 else 0.0,

@@ -18,13 +18,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+from ..errors import GraphvizMissing
 from ..scene.graph import Edge, state_graph
 from ..scene.model import Scene, _Plays
 from ..scene.units import gain_to_db
-
-
-class GraphvizMissing(RuntimeError):
-    """Graphviz's `dot` is not installed, so no image can be drawn."""
 
 
 @dataclass(frozen=True)

@@ -56,8 +56,8 @@ def _server() -> tuple[Any, str, str, str, str]:
 def run(args: argparse.Namespace) -> int:
     from ..audio.wav import write_wav
     from ..demo.live import run_live
-    from ..demo.livekit_local import ServerUnavailable
     from ..demo.offline import render_offline
+    from ..errors import ServerUnavailable
     from ..scene import load
 
     try:
@@ -105,7 +105,8 @@ def run(args: argparse.Namespace) -> int:
     try:
         write_wav(args.output, result.rendered.audio, result.rendered.rate, "int16")
         if args.plot:
-            from ..offline.plot import PlotUnavailable, plot
+            from ..errors import PlotUnavailable
+            from ..offline.plot import plot
 
             try:
                 title = f"soundscape demo — {scene.name or scene_path.stem} ({result.mode})"

@@ -31,7 +31,8 @@ def add_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..authoring.graph import GraphvizMissing, render_image, scene_graph, to_dot, to_mermaid
+    from ..authoring.graph import render_image, scene_graph, to_dot, to_mermaid
+    from ..errors import GraphvizMissing
     from ..scene import load
 
     out: Path | None = args.output

@@ -27,7 +27,8 @@ def add_parser(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..authoring.scaffold import ScaffoldError, scaffold
+    from ..authoring.scaffold import scaffold
+    from ..errors import ScaffoldError
 
     raw: str = args.output or f"{args.name}.yaml"
     out = Path(raw)

@@ -86,7 +86,8 @@ def run(args: argparse.Namespace) -> int:
         else:
             write_wav(out, result.audio, result.rate, args.format)
         if args.plot:
-            from ..offline.plot import PlotUnavailable, plot
+            from ..errors import PlotUnavailable
+            from ..offline.plot import plot
 
             try:
                 plot(result, args.plot, title=f"{scene.name or args.scene.stem} — {timeline.name}")

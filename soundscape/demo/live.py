@@ -12,7 +12,7 @@ import asyncio
 import contextlib
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -36,6 +36,9 @@ from .script import (
     prepare_voice,
     transfer_mode,
 )
+
+if TYPE_CHECKING:
+    from ..runtime import StateChangedEvent, VoiceEndedEvent, VoiceStartedEvent
 
 MAX_NETWORK_DELAY = 2.0
 
@@ -283,22 +286,21 @@ def _tracked_soundscape(scene: Scene, track: _Tracking) -> Any:
     scape = Tracked(scene, rate=RATE)
 
     @scape.on("state_changed")
-    def _state(ev: Any) -> None:
+    def _state(ev: StateChangedEvent) -> None:
         track.states.append((time.monotonic(), ev.new_state, ev.event))
 
     @scape.on("voice_started")
-    def _vstart(ev: Any) -> None:
-        kind = str(ev.data.get("kind", "cue"))
-        label = str(ev.data.get("owner", ev.name)) if kind == "layer" else str(ev.name)
+    def _vstart(ev: VoiceStartedEvent) -> None:
+        label = (ev.owner or ev.name) if ev.kind == "layer" else ev.name
         if label.startswith("source:"):
             label = label.rsplit("/", 1)[-1].removeprefix("source:")
-        span = VoiceSpan(label, kind, time.monotonic())
-        track.voices[int(ev.data.get("handle", id(ev)))] = span
+        span = VoiceSpan(label, ev.kind or "cue", time.monotonic())
+        track.voices[ev.handle] = span
         track.spans.append(span)
 
     @scape.on("voice_ended")
-    def _vstop(ev: Any) -> None:
-        span = track.voices.pop(int(ev.data.get("handle", -1)), None)
+    def _vstop(ev: VoiceEndedEvent) -> None:
+        span = track.voices.pop(ev.handle, None)
         if span is not None:
             span.stop = time.monotonic()
 

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..errors import ServerUnavailable
+
 log = logging.getLogger("soundscape")
 
 VERSION = "v1.13.5"
@@ -35,10 +37,6 @@ HOW_TO_GET = (
     "livekit-server on PATH, or set LIVEKIT_SERVER_BIN to one "
     "(releases: https://github.com/livekit/livekit-server/releases)."
 )
-
-
-class ServerUnavailable(RuntimeError):
-    """No server binary, or it would not start; the message says why and what to do."""
 
 
 def _project_root() -> Path:

@@ -6,16 +6,13 @@ import itertools
 from pathlib import Path
 
 from ..audio.analysis import level_curve
+from ..errors import PlotUnavailable
 from .render import Rendered
 
 _PALETTE = [
     "#8ecae6", "#ffb703", "#90be6d", "#f28482", "#b8b8ff", "#f6bd60", "#84a59d", "#cdb4db",
     "#a3c4f3", "#ffd6a5",
 ]  # fmt: skip
-
-
-class PlotUnavailable(RuntimeError):
-    """matplotlib is not installed."""
 
 
 def plot(result: Rendered, path: Path, *, title: str = "") -> None:

@@ -16,7 +16,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol, TypeGuard
 
 import numpy as np
 
@@ -33,7 +33,16 @@ class ConsoleTarget:
     find: Finder
 
 
-def mixable(output: Any) -> bool:
+class ConsoleOutput(Protocol):
+    """What `start(console=...)` mixes into: livekit-agents' ``ConsoleAudioOutput`` has it."""
+
+    @property
+    def sample_rate(self) -> int: ...
+
+    def read_into(self, outdata: np.ndarray, frames: int) -> None: ...
+
+
+def mixable(output: object) -> TypeGuard[ConsoleOutput]:
     """True for an output the speaker callback pulls from (``read_into`` + ``sample_rate``)."""
     return callable(getattr(output, "read_into", None)) and hasattr(output, "sample_rate")
 

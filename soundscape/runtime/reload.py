@@ -1,16 +1,17 @@
 """Live reload: read an edited scene again, and notice edits by polling file times.
 
 Loading and compiling happen off the event loop (decoding can take a while); the
-swap itself is `Engine.adopt`, applied by the driver at the sample playing now.
+swap itself is `Engine.adopt`, applied by the driver at the sample playing now (`Run.adopt`).
 Watching needs no thread: the driver's tick calls `Watcher.due`, which stats the
 scene file and every file it extends or includes at most once per period.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
-from collections.abc import Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -121,6 +122,48 @@ def file_stamp(files: Sequence[Path]) -> Stamp:
             continue
         out.append((str(f), st.st_mtime_ns, st.st_size))
     return tuple(out)
+
+
+class Reloader:
+    """`Soundscape.reload()` and `watch()`: one reload at a time, each reading the files off
+    the event loop; a bad edit is refused (logged, returned), a good one handed to ``apply``."""
+
+    def __init__(self) -> None:
+        self._lock = asyncio.Lock()
+        self.watcher: Watcher | None = None
+
+    def watch(self, files: Sequence[Path], enabled: bool | float) -> None:
+        if not enabled:
+            self.watcher = None
+            return
+        self.watcher = Watcher(files, WATCH_PERIOD if enabled is True else float(enabled))
+
+    def due(self, now: float) -> bool:
+        """True when a watched file changed (looks at most once per period)."""
+        return self.watcher is not None and self.watcher.due(now)
+
+    async def reload(
+        self,
+        file: str,
+        *,
+        policy: Policy,
+        rate: int,
+        channels: int,
+        loader: Any,
+        state: str,
+        apply: Callable[[Scene, Plan], Awaitable[ReloadResult]],
+    ) -> ReloadResult:
+        async with self._lock:
+            got = await asyncio.to_thread(load_edit, file, policy, rate, channels, loader)
+            if isinstance(got, list):
+                warn_refused(file, got, log.warning)
+                return ReloadResult(False, tuple(got), state=state)
+            scene, plan = got
+            if self.watcher is not None:
+                self.watcher.track(scene.files)
+            result = await apply(scene, plan)
+            log.info("%s", describe(result, file))
+            return result
 
 
 def describe(result: ReloadResult, file: str) -> str:

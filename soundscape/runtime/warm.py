@@ -5,7 +5,7 @@ that were set up with the worker's ``setup_fnc`` before any call arrived. Doing 
 once-per-process work there — importing the runtime (pydantic models, numpy, the engine,
 the state machine), reading and validating each scene, decoding its clips (into the shared
 disk cache, so the pool's other processes map them) and running the engine once — leaves a
-job's ``soundscape.load()`` and ``start()`` with nothing heavy to do.
+job's ``Soundscape(path)`` and ``start()`` with nothing heavy to do.
 
 What was prewarmed is kept per process, keyed by the scene file and checked against the
 files' size and mtime on every use, so an edited scene is loaded afresh, never stale.
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..engine import Engine, Plan, compile_scene
+from ..engine.plan import Loader
 from ..scene.model import Scene
 from ..scene.policy import TRUSTED, Policy
 from .reload import Stamp, file_stamp
@@ -50,6 +51,34 @@ def prewarmed_plan(scene: Scene, rate: int, channels: int) -> Plan | None:
     got = _plans.get((id(scene), rate, channels))
     # The id is only a key while the scene it was taken from is alive and the same object.
     return got[1] if got is not None and got[0] is scene else None
+
+
+def load_scene(scene: Scene | str | os.PathLike[str], policy: Policy) -> Scene:
+    """``scene`` as a `Scene` under ``policy``: the prewarmed one if its files are unchanged,
+    else loaded now (a bad scene raises `SceneError`)."""
+    if isinstance(scene, Scene):
+        if not policy.trusted and scene.policy.trusted:
+            raise ValueError("this Scene was loaded as trusted; load it with the untrusted policy")
+        return scene
+    warm = prewarmed_scene(scene, policy)
+    if warm is not None:
+        return warm
+    from ..scene import load
+
+    return load(scene, policy=policy)
+
+
+def warm_plan(scene: Scene, rate: int, channels: int, loader: Loader | None) -> Plan | None:
+    """``scene``'s plan from `prewarm()` at this format — never with a loader of its own
+    (an untrusted policy's, which re-checks every file as it opens it)."""
+    return None if loader is not None else prewarmed_plan(scene, rate, channels)
+
+
+def plan_for(scene: Scene, rate: int, channels: int, loader: Loader | None) -> Plan:
+    """``scene``'s plan: prewarmed, or compiled now (decoding its clips: call it off the loop)."""
+    return warm_plan(scene, rate, channels, loader) or compile_scene(
+        scene, rate, channels, loader=loader
+    )
 
 
 def _warm_engine(plan: Plan) -> None:
@@ -107,7 +136,7 @@ def prewarm(
         load,
         sources,  # noqa: F401
     )
-    from . import compat  # noqa: F401
+    from .compat import normalize_play  # noqa: F401
 
     loaded: dict[str, Scene] = {}
     for path in scenes:

@@ -13,7 +13,7 @@ import stat
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack
 
 from ..errors import AssetError
 
@@ -25,6 +25,23 @@ def _untrusted_limits() -> Limits:
     from ..audio import Limits  # local: loading a scene needs neither numpy nor PyAV
 
     return Limits(max_seconds=300.0, max_bytes=50_000_000)
+
+
+class Bounds(TypedDict, total=False):
+    """`Policy.untrusted`'s optional bounds: the `Policy` fields of the same names."""
+
+    allow_builtins: bool
+    max_sounds: int
+    max_variants: int
+    max_layers: int
+    max_states: int
+    max_cues_per_state: int
+    max_timers_per_state: int
+    max_transitions: int
+    max_triggers: int
+    max_scatter: int
+    max_voices: int
+    limits: Limits | None
 
 
 @dataclass(frozen=True)
@@ -51,7 +68,9 @@ class Policy:
     300 s and 50 MB when not."""
 
     @classmethod
-    def untrusted(cls, asset_roots: Sequence[str | os.PathLike[str]], **bounds: Any) -> Policy:
+    def untrusted(
+        cls, asset_roots: Sequence[str | os.PathLike[str]], **bounds: Unpack[Bounds]
+    ) -> Policy:
         """A policy for scenes you did not write: files only from ``asset_roots``."""
         roots = tuple(Path(r).resolve() for r in asset_roots)
         return cls(trusted=False, asset_roots=roots, **bounds)

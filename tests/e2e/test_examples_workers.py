@@ -323,7 +323,7 @@ async def test_aclose_after_the_room_disconnected_returns(
     monkeypatch.setenv("SOUNDSCAPE_CACHE_DIR", str(tmp_path / "cache"))
     room = rtc.Room()
     await room.connect(livekit_server.url, livekit_server.token("agent", "aclose-after"))
-    scape = soundscape.load(ROOT / "scenes" / "office.yaml")
+    scape = soundscape.Soundscape(ROOT / "scenes" / "office.yaml")
     await scape.start(room=room)
     await asyncio.sleep(0.5)
     await room.disconnect()

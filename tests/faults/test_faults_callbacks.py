@@ -148,15 +148,15 @@ async def test_a_listener_blocking_the_loop_500ms_is_a_counted_gap_then_on_time(
     m = scape.metrics
     d = scape._driver
     assert d is not None
-    lead = d.deck.position / RATE - (loop.time() - t0 - m["underrun_seconds"])
+    lead = d.deck.position / RATE - (loop.time() - t0 - m.underrun_seconds)
     pushed_in_last_second = (sum(n for _, n in tap.pushed) - sent_mark) / RATE
     end = tap.index(time.monotonic())
     await scape.aclose()
 
     ahead, frame = opts.ahead, opts.frame
     assert blocked and scape.state == "thinking"
-    assert m["underruns"] == 1
-    assert 0.5 - ahead - frame - 0.05 < m["underrun_seconds"] < 0.5 + 0.05
+    assert m.underruns == 1
+    assert 0.5 - ahead - frame - 0.05 < m.underrun_seconds < 0.5 + 0.05
     # No burst to "catch up", and back on the wall clock: one second of audio per second,
     # the engine exactly the render-ahead queue in front of what is heard.
     assert captures_after_stall > 0

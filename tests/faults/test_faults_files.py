@@ -66,7 +66,7 @@ async def test_a_clip_gone_bad_before_start_is_a_clear_error_and_nothing_leaks(t
     session = scripted_session([Reply("Still here.", delay=0.1)])
     await session.start(agent=Agent(instructions="test"))
     before, ffi = set(asyncio.all_tasks()), live_ffi()
-    scape = Soundscape.load(path, seed=1)  # parses the YAML; the clips are decoded at start
+    scape = Soundscape(path, seed=1)  # parses the YAML; the clips are decoded at start
     if fault == "deleted":
         (d / "think.wav").unlink()
     else:

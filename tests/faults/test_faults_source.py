@@ -69,11 +69,11 @@ async def test_one_failed_capture_is_not_heard(tmp_path, caplog):
     assert d is not None
     rendered, sent = d.deck.position, sum(n for _, n in tap.pushed)
     await scape.aclose()
-    assert fail.raised == 1 and m["sink_errors"] == 1
+    assert fail.raised == 1 and m.sink_errors == 1
     # Every sample rendered reached the source, in order (no event: no rewind re-sends);
     # a frame lost here would be skipped on the track (a jump) and leave the source's
     # queue a frame shorter than the driver believes.
-    assert m["rewinds"] == 0
+    assert m.rewinds == 0
     assert sent == rendered
     assert sum("capture" in r.getMessage() for r in caplog.records) == 1
     # Retried at once: the bed goes on without a gap or a click.
@@ -106,7 +106,7 @@ async def test_failing_for_half_a_second_is_a_gap_then_exact_timing(tmp_path, ca
     queued = d.clock.queued(loop.time()) / RATE
     await scape.aclose()
 
-    assert fail.raised >= 2 and m["sink_errors"] == fail.raised
+    assert fail.raised >= 2 and m.sink_errors == fail.raised
     # Logged, but not once per frame for as long as it lasts.
     assert 1 <= sum("capture" in r.getMessage() for r in caplog.records) <= 3
     y = tap.heard()[:end, 0]

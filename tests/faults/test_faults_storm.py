@@ -39,13 +39,13 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     changes: list[str] = []
     triggers: list[str] = []
     scape.on("state_changed", lambda ev: changes.append(ev.new_state))
-    scape.on("trigger", lambda name, fields: triggers.append(name))
+    scape.on("trigger", lambda ev: triggers.append(ev.name))
     await scape.start(audio_source=source)
     await asyncio.sleep(0.4)
     d = scape._driver
     assert d is not None
     opts = scape.options
-    m0 = dict(scape.metrics)
+    m0 = scape.metrics  # a snapshot
     sent0 = d.metrics.samples
     rss0 = rss_mb()
     loop = asyncio.get_running_loop()
@@ -68,8 +68,8 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     await asyncio.sleep(2.5)
     rss_growth = rss_mb() - rss0
     m = scape.metrics
-    voices = m["active_voices"]
-    queued = m["queued"]
+    voices = m.active_voices
+    queued = m.queued
     pending = len(d._commands), len(d._pending_events), len(d._scheduled)
     end = tap.index(time.monotonic())
     await scape.aclose()
@@ -105,7 +105,7 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     assert voices <= scape._compile().max_voices
     # Work bounded by wake-ups: at most one rewind per burst (plus the last word), and the
     # audio rendered is the rewinds' re-renders plus the ~2.9 s that played.
-    rewinds = m["rewinds"] - m0["rewinds"]
+    rewinds = m.rewinds - m0.rewinds
     assert rewinds <= 101 + 2
     rendered = (d.metrics.samples - sent0) / RATE
     assert rendered <= rewinds * (opts.ahead + opts.frame) + storm_seconds + 2.5 + 2 * opts.frame

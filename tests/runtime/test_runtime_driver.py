@@ -44,7 +44,7 @@ async def test_rewind_splices_are_seamless(tmp_path):
         scape.post("user.speaking" if i % 2 else "user.listening")
         await asyncio.sleep(0.037)
     end = tap.index(time.monotonic())
-    rewinds = scape.metrics["rewinds"]
+    rewinds = scape.metrics.rewinds
     await scape.aclose()
     y = tap.heard()[:end, 0]
     y = y[onset(y, 1e-3) :]
@@ -63,9 +63,9 @@ async def test_a_blocked_loop_counts_an_underrun_and_resumes_without_a_burst(tmp
     m = scape.metrics
     pushed_after = sum(n for _, n in tap.pushed[captures_before:]) / RATE
     await scape.aclose()
-    assert m["underruns"] == 1
+    assert m.underruns == 1
     ahead = LiveOptions().ahead
-    assert 0.9 - ahead < m["underrun_seconds"] < 0.9
+    assert 0.9 - ahead < m.underrun_seconds < 0.9
     # After the stall the queue was refilled to `ahead` only, then paced again: 0.5 s of
     # playing needs about 0.5 s + ahead of audio, never the silence that was missed on top.
     assert pushed_after < 0.5 + ahead + LiveOptions().frame
@@ -179,7 +179,7 @@ async def test_a_failing_render_is_silence_and_the_track_goes_on(tmp_path, caplo
     await scape.aclose()
     y = tap.heard()[:end, 0]
     y = y[onset(y, 1e-3) :]
-    assert m["render_errors"] == 1 and "engine bug" in caplog.text
+    assert m.render_errors == 1 and "engine bug" in caplog.text
     track = tone_track(y, BED, W)
     silent = np.flatnonzero(track < 0.01)
     block = round(LiveOptions().frame * RATE / W)
@@ -228,7 +228,7 @@ async def test_repeated_stalls_log_one_warning_per_period_but_count_every_underr
             await asyncio.sleep(0.4)
     m = scape.metrics
     await scape.aclose()
-    assert m["underruns"] == 3
+    assert m.underruns == 3
     busy = [r for r in caplog.records if "busy for too long" in r.getMessage()]
     assert len(busy) == 1  # the later two fall within the same 10 s period
 

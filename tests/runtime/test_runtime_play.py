@@ -83,7 +83,7 @@ async def test_a_real_time_iterator_is_heard_soon_and_without_gaps(tmp_path):
     # 24 kHz: resampled on the way in, as a TTS plugin's frames would be.
     handle = scape.play(paced_tone(started, seconds=1.5, freq=1000.0, amp=0.4, rate=24000))
     await asyncio.wait_for(handle, timeout=6)
-    rewinds = scape.metrics["rewinds"]
+    rewinds = scape.metrics.rewinds
     await scape.aclose()
     y = tap.heard()[:, 0]
     first, last, gaps = tone_span(y, 1000.0, 0.3)
@@ -153,7 +153,7 @@ async def test_builtin_and_file_path_play(tmp_path):
 async def test_trigger_plays_its_sound_and_llm_tool_fires_it(tmp_path):
     scape, tap = await start(tmp_path)
     fired: list[tuple[str, dict]] = []
-    scape.on("trigger", lambda name, fields: fired.append((name, fields)))
+    scape.on("trigger", lambda ev: fired.append((ev.name, ev.fields)))
     await asyncio.sleep(0.2)
     scape.trigger("order_confirmed", order="17")
     await asyncio.sleep(0.6)

@@ -20,7 +20,7 @@ def test_a_prewarmed_scene_is_loaded_once_and_start_decodes_nothing(tmp_path, mo
     proc = SimpleNamespace(userdata={})
     prewarm(proc, path)
     assert set(proc.userdata["soundscape"]) == {str(path)}
-    first = soundscape.load(path)
+    first = Soundscape(path)
     assert first.scene is proc.userdata["soundscape"][str(path)]
 
     def no_decoding(*a: object, **k: object) -> None:
@@ -29,10 +29,10 @@ def test_a_prewarmed_scene_is_loaded_once_and_start_decodes_nothing(tmp_path, mo
     monkeypatch.setattr(plan_module, "default_loader", no_decoding)
 
     async def run() -> None:
-        scape = soundscape.load(path, seed=1)
+        scape = Soundscape(path, seed=1)
         await scape.start(room=FakeRoom())
         await asyncio.sleep(0.1)
-        assert scape.running and scape.metrics["render_errors"] == 0
+        assert scape.running and scape.metrics.render_errors == 0
         await scape.aclose()
 
     asyncio.run(run())
@@ -57,7 +57,7 @@ def test_other_formats_and_untrusted_loads_do_not_use_it(tmp_path):
     warm = Soundscape(path).scene
     stereo = Soundscape(path, channels=2)
     assert stereo.scene is warm and stereo._compile().channels == 2
-    untrusted = Soundscape(path, trusted=False, asset_roots=[tmp_path])
+    untrusted = Soundscape(path, policy=soundscape.Policy.untrusted([tmp_path]))
     assert untrusted.scene is not warm and not untrusted.scene.policy.trusted
 
 

@@ -189,7 +189,7 @@ async def test_the_llm_fires_a_trigger_through_its_tool(tmp_path):
         ),
     )
     fired: list[tuple[str, dict]] = []
-    scape.on("trigger", lambda name, fields: fired.append((name, fields)))
+    scape.on("trigger", lambda ev: fired.append((ev.name, ev.fields)))
     source = make_audio_source(RATE, 1, 1000)
     tap = AudioTap(source)
     await session.start(agent=Agent(instructions="test", tools=scape.llm_tools()))

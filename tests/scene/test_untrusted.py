@@ -153,11 +153,11 @@ async def test_the_runtime_loads_and_plays_under_the_untrusted_policy(roots, tmp
     root, secret = roots
     bad = scene_at(root, "../secret.wav")
     with pytest.raises(SceneError) as ei:
-        soundscape.load(bad, trusted=False, asset_roots=[root])
+        soundscape.Soundscape(bad, policy=Policy.untrusted([root]))
     assert ei.value.diagnostics[0].code == "SC601"
 
     good = scene_at(root, "sounds/ok.wav", name="good.yaml")
-    scape = soundscape.load(good, trusted=False, asset_roots=[root])
+    scape = soundscape.Soundscape(good, policy=Policy.untrusted([root]))
     assert not scape.policy.trusted
     # The file is swapped for a symlink to the secret after loading: start() refuses it.
     ok = root / "sounds" / "ok.wav"
@@ -170,7 +170,7 @@ async def test_the_runtime_loads_and_plays_under_the_untrusted_policy(roots, tmp
     # Switching to another scene keeps the same policy.
     tone(ok.with_name("fine.wav"))
     fine = scene_at(root, "sounds/fine.wav", name="fine.yaml")
-    scape2 = soundscape.load(fine, trusted=False, asset_roots=[root])
+    scape2 = soundscape.Soundscape(fine, policy=Policy.untrusted([root]))
     await scape2.start(frame_sink=frames.append)
     try:
         with pytest.raises(SceneError):
@@ -268,7 +268,7 @@ def test_loading_untrusted_opens_nothing_outside_the_roots(trap):
     root, outside, touched = trap
     path = _escaping_scene(root, outside)
     with pytest.raises(SceneError) as ei:
-        soundscape.load(path, trusted=False, asset_roots=[root])
+        soundscape.Soundscape(path, policy=Policy.untrusted([root]))
     assert touched == []
     assert [d.code for d in ei.value.diagnostics] == ["SC601"] * 8
     # The clip loader re-checks at open time, again without following the link out.

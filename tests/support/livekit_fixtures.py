@@ -14,12 +14,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from soundscape.demo.livekit_local import (
-    HOW_TO_GET,
-    LocalServer,
-    ServerUnavailable,
-    find_server_binary,
-)
+from soundscape.demo.livekit_local import HOW_TO_GET, LocalServer, find_server_binary
+from soundscape.errors import ServerUnavailable
 
 
 @pytest.fixture(scope="session")

@@ -59,7 +59,7 @@ async def cpu(opts: LiveOptions, seconds: float) -> tuple[float, int]:
         await asyncio.sleep(1.0)
     used = time.process_time() - c0
     wall = time.monotonic() - t0
-    under = scape.metrics["underruns"]
+    under = scape.metrics.underruns
     await scape.aclose(fade=0)
     return 1000 * used / wall, under
 
@@ -80,7 +80,7 @@ async def reaction(opts: LiveOptions, changes: int, *, exact: bool = True) -> di
             posts.append((time.monotonic(), ev))
             scape.post(ev)
     await asyncio.sleep(0.5)
-    rewinds = scape.metrics["rewinds"]
+    rewinds = scape.metrics.rewinds
     stop = tap.index(time.monotonic())  # the closing 5 ms fade is not a splice: leave it out
     await scape.aclose(fade=0)
     y = tap.heard()[:, 0]

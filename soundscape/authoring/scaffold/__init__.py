@@ -8,13 +8,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from ...errors import ScaffoldError
 from ...scene.model import NAME_RE
 
 SCHEMA_FILE = "scene.schema.json"
-
-
-class ScaffoldError(Exception):
-    """The scene cannot be written (bad name, unknown template, file exists)."""
 
 
 @dataclass(frozen=True)

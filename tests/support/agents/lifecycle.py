@@ -33,7 +33,7 @@ async def entrypoint(ctx: JobContext) -> None:
     order = ctx.room.name.split("-")[1]
     session = AgentSession(llm=ScriptedLLM(), tts=ScriptedTTS())
     session.on("close", lambda _: ctx.shutdown())
-    scape = soundscape.load(SCENE, seed=1)
+    scape = soundscape.Soundscape(SCENE, seed=1)
     scape.on("closed", lambda: log.info("lifecycle: scape closed"))
     agent = Agent(instructions="You are a test agent.")
 

@@ -1,0 +1,231 @@
+"""`Soundscape.play()`'s machinery: what it accepts, the handles it returns, and the tasks
+that decode a file or feed a stream for them while one driver runs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Callable, Coroutine
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..engine import Plan, StreamSource
+from ..scene.model import Scene
+from .compat import normalize_play
+from .deck import Deck, EngineLike
+from .driver import LiveDriver
+from .handles import PlayHandle
+from .streams import Refresher, feed
+
+if TYPE_CHECKING:
+    import os
+
+    from livekit import rtc
+    from livekit.agents import AudioConfig, BuiltinAudioClip
+
+    Playable = (
+        str
+        | os.PathLike[str]
+        | BuiltinAudioClip
+        | AudioConfig
+        | list[AudioConfig]
+        | AsyncIterator[rtc.AudioFrame]
+    )
+    """What `Soundscape.play()` takes: what BackgroundAudioPlayer.play takes."""
+
+log = logging.getLogger("soundscape")
+
+
+class Playback:
+    """The sounds played with `play()` on one driver, from `start()` to `aclose()`.
+
+    ``plan`` gives the plan playing now (a `switch()` or `reload()` changes it)."""
+
+    def __init__(self, driver: LiveDriver, plan: Callable[[], Plan]) -> None:
+        self._driver: LiveDriver | None = driver
+        self._plan = plan
+        self._handles: dict[PlayHandle, EngineLike] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def play(
+        self,
+        what: Playable,
+        *,
+        scene: Scene,
+        loop: bool,
+        gain: float,
+        fade_in: float,
+        fade_out: float | None,
+    ) -> PlayHandle:
+        item = normalize_play(what)
+        if item is None:  # a list whose probabilities chose silence
+            h = PlayHandle()
+            h._mark_done()
+            return h
+        source, vol, fi, fo = item
+        gain, fade_in = gain * vol, fade_in or fi
+        fade_out = fade_out if fade_out is not None else (fo or None)
+        handle = PlayHandle(stop=lambda h, fade: self._stop(h, fade, fade_out))
+        if isinstance(source, AsyncIterator) or hasattr(source, "__anext__"):
+            if loop:
+                raise ValueError(
+                    "an async iterator cannot be looped; pass a file path with loop=True "
+                    "or make the iterator repeat itself"
+                )
+            self._play_stream(handle, source, gain, fade_in, fade_out)
+            return handle
+        name = str(source)
+        plan = self._plan()
+        if name not in plan.sounds and name not in plan.extra:
+            _check_source(name, scene)
+        self._spawn(self._play_file(handle, name, loop, gain, fade_in, fade_out))
+        return handle
+
+    def tick(self, queued: float) -> None:
+        """Mark the handles whose voice ended done once ``queued`` seconds have played out."""
+        d = self._driver
+        if not self._handles or d is None:
+            return
+        loop = asyncio.get_running_loop()
+        live = d.deck.engines
+        for h, eng in list(self._handles.items()):
+            # A voice of a scene switched away from ends with that scene's crossfade.
+            if h.voice is not None and (not eng.is_active(h.voice) or eng not in live):
+                # Ended at the render head: heard to its end once the queue has played out.
+                del self._handles[h]
+                loop.call_later(queued, h._mark_done)
+
+    def close(self) -> None:
+        """Cancel every task and end every handle (the driver has stopped)."""
+        self._driver = None
+        me = asyncio.current_task()
+        for t in list(self._tasks):
+            if t is not me:
+                t.cancel()
+        for h in list(self._handles):
+            h._mark_done()
+        self._handles.clear()
+
+    def _spawn(self, coro: Coroutine[Any, Any, None]) -> None:
+        t = asyncio.ensure_future(coro)
+        self._tasks.add(t)
+        t.add_done_callback(self._tasks.discard)
+
+    async def _play_file(
+        self,
+        handle: PlayHandle,
+        name: str,
+        loop: bool,
+        gain: float,
+        fade_in: float,
+        fade_out: float | None,
+    ) -> None:
+        plan = self._plan()
+        if name not in plan.sounds and name not in plan.extra:
+            try:
+                # Decode off the event loop; the plan caches it for every later play.
+                await asyncio.to_thread(plan.load_source, name)
+            except Exception:
+                log.exception("soundscape: cannot play %r", name)
+                handle._mark_done()
+                return
+        self._submit(handle, name, loop=loop, gain=gain, fade_in=fade_in, fade_out=fade_out)
+
+    def _submit(self, handle: PlayHandle, what: Any, **kw: Any) -> None:
+        d = self._driver
+        if d is None or handle.stopped:
+            handle._mark_done()
+            return
+
+        def apply(deck: Deck, at: int | None) -> None:
+            if handle.stopped:
+                handle._mark_done()
+                return
+            eng = deck.engine
+            handle.voice = eng.play(what, at=deck.to_engine(at), **kw)
+            self._handles[handle] = eng
+
+        d.submit(apply, whole=True)
+
+    def _stop(self, handle: PlayHandle, fade: float | None, default: float | None) -> None:
+        d = self._driver
+        eng = self._handles.get(handle)
+        if d is None or eng is None or handle.voice is None:
+            handle._mark_done()
+            return
+        voice = handle.voice
+        f = fade if fade is not None else default
+
+        def apply(deck: Deck, at: int | None) -> None:
+            at_e = deck.to_engine(at) if eng is deck.engine else None
+            eng.stop(voice, fade=f, at=at_e)
+
+        d.submit(apply)
+
+    def _play_stream(
+        self,
+        handle: PlayHandle,
+        frames: Any,
+        gain: float,
+        fade_in: float,
+        fade_out: float | None,
+    ) -> None:
+        d = self._driver
+        assert d is not None
+        src = StreamSource(d.deck.channels)
+        if d.can_rewind:
+            # Start after a short buffer; frames that arrive once the queue was rendered
+            # without them are spliced in by a rewind (the voice waits for them at the hole).
+            # A third of the buffer between rewinds leaves two thirds for the loop to stall
+            # (a full garbage collection stalls it ~0.1 s in a process holding livekit-agents).
+            buffer = d.opts.stream_buffer
+            refresher = Refresher(src, lambda: self._refill(handle, src), buffer / 3)
+            on_more: Callable[[], None] | None = refresher.poke
+        else:
+            # Nothing queued can be redone: the voice starts at the render head and must find
+            # a render-ahead's worth there, so it is not starved.
+            buffer = (d.ahead + d.frame) / d.rate
+            refresher, on_more = None, None
+
+        def ready() -> None:
+            self._submit(handle, src, gain=gain, fade_in=fade_in, fade_out=fade_out)
+
+        async def run() -> None:
+            try:
+                await feed(
+                    frames,
+                    src,
+                    rate=d.rate,
+                    prefetch=max(int(buffer * d.rate), 1),
+                    on_ready=ready,
+                    on_more=on_more,
+                )
+            except asyncio.CancelledError:
+                if refresher is not None:
+                    refresher.cancel()
+                raise
+
+        self._spawn(run())
+
+    def _refill(self, handle: PlayHandle, src: StreamSource) -> None:
+        d = self._driver
+        if d is None or handle.stopped or handle.done():
+            return
+        d.submit(lambda deck, at: src.refilled())
+
+
+def _check_source(name: str, scene: Scene) -> None:
+    """Fail at the call for a name that is neither a sound, a built-in clip nor a file."""
+    from ..scene.sources import builtin_names, resolve
+
+    if name.startswith("builtin:"):
+        if name.removeprefix("builtin:") not in builtin_names():
+            raise ValueError(f"no built-in clip {name!r}; known: {', '.join(builtin_names())}")
+        return
+    path = resolve(name, scene.base_dir)
+    if not path.exists() and not Path(name).exists():
+        sounds = ", ".join(sorted(scene.sounds)) or "none"
+        raise ValueError(
+            f"cannot play {name!r}: not a sound of {scene.file} (sounds: {sounds}) "
+            "and no such file exists"
+        )

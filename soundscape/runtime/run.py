@@ -1,0 +1,153 @@
+"""`Run`: one `start()` → `aclose()` of a `Soundscape` — its output, the driver task that
+feeds it, the AgentSession it follows and the sounds `play()` started — and how it ends:
+the closing fade heard to its end, then everything stopped and freed."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from ..engine import Plan
+from ..engine.adopt import AdoptReport
+from .deck import Deck, EngineLike
+from .driver import LiveDriver
+from .output import Opened
+from .playback import Playback
+from .reload import ReloadResult
+from .session_events import SessionAdapter
+
+log = logging.getLogger("soundscape")
+
+
+class Run:
+    def __init__(self, output: Opened, driver: LiveDriver, playback: Playback) -> None:
+        self.output = output
+        self.driver = driver
+        self.playback = playback
+        self.adapter: SessionAdapter | None = None
+        self.task: asyncio.Task[None] | None = None
+
+    def follow(
+        self,
+        session: Any,
+        post: Callable[[str, dict[str, Any]], None],
+        *,
+        on_close: Callable[[], None],
+    ) -> list[tuple[str, dict[str, Any]]]:
+        """Turn ``session``'s events into scene events from now on; returns the events that
+        bring the scene to where the session is already (its current agent state)."""
+        self.adapter = SessionAdapter(session, post, on_close=on_close)
+        self.adapter.attach()
+        return self.adapter.current()
+
+    async def start(self, connect_timeout: float) -> None:
+        """Run the driver; publish the track now, or once the room connects."""
+        waits = self.output.waits()
+        run = self.driver.run
+        coro = self.output.run_once_connected(run, connect_timeout) if waits else run()
+        self.task = asyncio.create_task(coro, name="soundscape-driver")
+        self.task.add_done_callback(_log_driver_stop)
+        if not waits:
+            await self.output.publish()
+
+    @property
+    def playing(self) -> bool:
+        return self.task is not None and not self.task.done()
+
+    def switch(self, engine: EngineLike, crossfade: int) -> None:
+        """Crossfade (equal-power) from the scene playing to ``engine``'s over ``crossfade``
+        samples, from the sample playing now."""
+        self.driver.attach(engine)
+        self.driver.submit(lambda deck, at: deck.switch(engine, crossfade), split=True)
+
+    async def adopt(self, plan: Plan, crossfade: int, state: str) -> ReloadResult:
+        """Swap ``plan`` (an edit of the scene playing) into its engine at the sample playing
+        now: what is unchanged plays on, what changed crossfades over ``crossfade`` samples.
+        ``state`` is the one reported if the driver stops before it gets to it."""
+        if self.task is None or not self.playing:
+            return ReloadResult.applied(None, state)
+        done: asyncio.Future[AdoptReport] = asyncio.get_running_loop().create_future()
+
+        def apply(deck: Deck, at: int | None) -> None:
+            try:
+                report = deck.engine.adopt(plan, crossfade)  # type: ignore[attr-defined]
+            except BaseException as e:
+                if not done.done():
+                    done.set_exception(e)
+                raise
+            if not done.done():
+                done.set_result(report)
+
+        # split: the engine must stand exactly at the sample playing now, so a later rewind
+        # never restores a block that straddles the swap.
+        self.driver.submit(apply, split=True)
+        waits: set[asyncio.Future[Any]] = {done, self.task}
+        await asyncio.wait(waits, return_when=asyncio.FIRST_COMPLETED)
+        if not done.done():
+            done.cancel()
+            return ReloadResult.applied(None, state)
+        report = done.result()
+        return ReloadResult.applied(report, report.state)
+
+    async def fade_out(self, seconds: float) -> None:
+        """Stop following the session and fade everything out over ``seconds``; return once
+        the end of the fade has been heard (at most 2 s later than due)."""
+        d = self.driver
+        if not self.playing:
+            return
+        if self.adapter is not None:
+            self.adapter.detach()
+        if not d.started:  # never published: nothing was heard, nothing to fade
+            return
+        # Never a hard cut: at least the engine's ~5 ms minimum fade.
+        n = max(int(seconds * d.rate), int(0.005 * d.rate))
+        d.submit(lambda deck, at: deck.fade_out(n), split=True)
+        with contextlib.suppress(asyncio.TimeoutError):
+            await asyncio.wait_for(_heard_silent(d), timeout=seconds + 2.0)
+
+    async def aclose(self) -> None:
+        """Stop everything and free it: session handlers, driver, handles, track, source."""
+        if self.adapter is not None:
+            self.adapter.detach()
+            self.adapter = None
+        self.driver.stop()
+        if self.task is not None:
+            self.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self.task
+        self.playback.close()
+        await self.output.aclose()
+
+
+def close_with_job(aclose: Callable[[], Coroutine[None, None, None]]) -> bool:
+    """Have the livekit-agents job running us call ``aclose`` when it shuts down; False
+    outside a job. (The room is already disconnected when shutdown callbacks run, so
+    ``aclose`` must ask nothing of it.)"""
+    try:
+        from livekit.agents import get_job_context
+
+        ctx = get_job_context(required=False)
+    except Exception:  # not livekit-agents' job machinery: nothing to hook into
+        return False
+    if ctx is None:
+        return False
+    ctx.add_shutdown_callback(aclose)
+    return True
+
+
+def _log_driver_stop(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("soundscape: driver stopped", exc_info=task.exception())
+
+
+async def _heard_silent(d: LiveDriver) -> None:
+    # Until the end of the closing fade has been heard (what is queued after it is silence).
+    while True:
+        end = d.deck.fade_end
+        left = None if end is None else (end - d.now_playing()) / d.rate
+        if left is not None and left <= 0:
+            return
+        await asyncio.sleep(d.opts.frame if left is None else min(left + 0.002, 0.5))
