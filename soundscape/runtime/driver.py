@@ -248,12 +248,11 @@ class LiveDriver:
         self.metrics.samples += audio.shape[0]
         self.metrics.captures += 1
         self._forget_played(now)
-        if clear:
-            # Nothing between the clear and the capture: until the new audio is queued, a
-            # native tick finds the queue empty and sends 10 ms of silence (bed included).
-            self.sink.clear()
         try:
-            await self.sink.capture(audio)
+            # A rewind: nothing between the clear and the capture (the sink's `replace`):
+            # until the new audio is queued, a native tick finds the queue empty and sends
+            # 10 ms of silence (bed included).
+            await (self.sink.replace(audio) if clear else self.sink.capture(audio))
         except Exception as e:
             self._sink_failed(e)
             try:  # a passing fault: the same frame again, and nothing is heard of it
@@ -347,12 +346,18 @@ class LiveDriver:
             new = self._rerender(i, snap, cmds, at, end, pending)
             now = await self._off_tick()
             cut = max(self.clock.playing(now), base) - base
-        new, old = new[cut:].copy(), old[cut:]
-        x = min(self.splice, new.shape[0], old.shape[0])
-        if x > 0:
-            w = np.linspace(0.0, 1.0, x, endpoint=False, dtype=np.float32)[:, None]
-            # Linear: both sides carry the same continuing bed, so amplitudes should sum to one.
-            new[:x] = old[:x] * (1.0 - w) + new[:x] * w
+        spliced = _crossfade(old[cut:], new[cut:], self.splice)
+        for _ in range(2):
+            # Decided at `now`, pushed now: if the process lost the CPU in between (a busy
+            # machine preempts it for milliseconds), a tick may have passed or be due, and
+            # the push would land after it (10 ms skipped, or a 10 ms hole). Decide again.
+            later = loop.time()
+            if self.clock.playing(later) == base + cut and self.clock.unsafe_for(later) <= 0:
+                break
+            now = await self._off_tick()
+            cut = max(self.clock.playing(now), base) - base
+            spliced = _crossfade(old[cut:], new[cut:], self.splice)
+        new = spliced
         self.clock.resync(base + cut, now, end - new.shape[0])
         self.metrics.rewinds += 1
         self.metrics.latency = (base + cut - first) / self.rate
@@ -474,6 +479,17 @@ class LiveDriver:
             fn(*args)
         except Exception:
             log.exception("soundscape: error in %s", getattr(fn, "__qualname__", fn))
+
+
+def _crossfade(old: np.ndarray, new: np.ndarray, length: int) -> np.ndarray:
+    """``new`` faded in over ``old`` across its first ``length`` samples (a copy)."""
+    new = new.copy()
+    x = min(length, new.shape[0], old.shape[0])
+    if x > 0:
+        w = np.linspace(0.0, 1.0, x, endpoint=False, dtype=np.float32)[:, None]
+        # Linear: both sides carry the same continuing bed, so amplitudes should sum to one.
+        new[:x] = old[:x] * (1.0 - w) + new[:x] * w
+    return new
 
 
 def _same_event(at: int, ev: Any) -> tuple[Any, ...]:

@@ -32,6 +32,11 @@ class Sink(Protocol):
 
     def clear(self) -> None: ...
 
+    async def replace(self, block: np.ndarray) -> None:
+        """`clear` then `capture`, with as little as possible between them: until ``block``
+        is queued, whatever drains the queue finds it empty and plays silence."""
+        ...
+
     async def aclose(self) -> None: ...
 
 
@@ -93,6 +98,14 @@ class AudioSourceSink:
     def clear(self) -> None:
         self.source.clear_queue()
 
+    async def replace(self, block: np.ndarray) -> None:
+        # The conversion first: the native side copies the frame on a thread of its own after
+        # the request, and on a busy machine that copy can already miss the next tick (a
+        # 10 ms hole); every moment spent between the clear and the request adds to it.
+        frame = to_frame(block, self.rate)
+        self.source.clear_queue()
+        await self.source.capture_frame(frame)
+
     async def aclose(self) -> None:
         if self._owned:
             # Bounded: this runs while a job shuts down, where nothing may hang.
@@ -130,6 +143,9 @@ class FrameSink:
             await res
 
     def clear(self) -> None:  # pragma: no cover - never called: can_clear is False
+        raise RuntimeError("a frame sink cannot clear what it was given")
+
+    async def replace(self, block: np.ndarray) -> None:  # pragma: no cover - as clear()
         raise RuntimeError("a frame sink cannot clear what it was given")
 
     async def aclose(self) -> None:
