@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -103,8 +104,19 @@ class AudioSourceSink:
         # the request, and on a busy machine that copy can already miss the next tick (a
         # 10 ms hole); every moment spent between the clear and the request adds to it.
         frame = to_frame(block, self.rate)
-        self.source.clear_queue()
-        await self.source.capture_frame(frame)
+        # No garbage collection between the clear and the request: `capture_frame` allocates
+        # before it sends, so a collection could start there (seen in 5 of 260 clears), and
+        # a full one in a process holding livekit-agents takes ~100 ms: that much silence.
+        # (Paused until the capture returns; when two scapes overlap here, the one that found
+        # it on turns it back on.)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.source.clear_queue()
+            await self.source.capture_frame(frame)
+        finally:
+            if collecting:
+                gc.enable()
 
     async def aclose(self) -> None:
         if self._owned:
