@@ -92,6 +92,16 @@ class PlayClock:
         (not an underrun: the caller accounts for the loss)."""
         self._anchor_pos, self._anchor_t = self.pushed, None
 
+    def next_tick(self, now: float) -> float:
+        """When the first native tick after ``now`` is due (``now`` itself without a grid)."""
+        if self.grid is None:
+            return now
+        return self.grid + (math.floor((now - self.grid) / TICK) + 1) * TICK
+
+    def restart_at(self, position: int) -> None:
+        """Nothing is queued; the next push starts a new timeline at deck sample ``position``."""
+        self._anchor_pos, self._anchor_t, self.pushed = position, None, position
+
     def resync(self, position: int, now: float, pushed: int) -> None:
         """After `clear_queue()`: ``position`` is the next sample to play; ``pushed`` in total."""
         self._anchor_pos, self._anchor_t, self.pushed = position, now, pushed

@@ -30,6 +30,7 @@ log = logging.getLogger("soundscape")
 UNDERRUN_LOG_PERIOD = 10.0  # seconds between "event loop was busy" warnings
 LATE_START = 480  # samples (10 ms, one tick) a reaction may start a sound after its splice
 RETRY_MAX_COMMANDS = 8  # ...beyond which it is not rendered again to save that start
+PREROLL = 2  # ticks of silence before the first audio of a session (see _first_push)
 
 Apply = Callable[[Deck, "int | None"], None]
 """A command: change the deck/engine at this deck sample (None: at the render head)."""
@@ -188,6 +189,9 @@ class LiveDriver:
         ):
             block = self._render_block(self.frame)
             now = loop.time()
+            if self.clock.pushed == 0 and self.clock.grid is not None and self.sink.can_clear:
+                await self._first_push(block)
+                continue
             if self.clock.anchoring(now):
                 # A new timeline starts at the tick after this push; pushed right at a tick
                 # it may land on either side, and every later splice would be a tick off (a
@@ -197,6 +201,27 @@ class LiveDriver:
             await self._push(block, now)
             if self._commands:
                 return  # react first: the rest of the queue would be re-rendered anyway
+
+    async def _first_push(self, block: np.ndarray) -> None:
+        """Start the session's timeline, led by PREROLL ticks of silence, and make sure of it.
+
+        The native source copies a capture into its queue on a thread of its own, which a
+        busy machine can leave waiting past the next tick (12 ms seen): the timeline then
+        starts a tick later than modelled, and the first splice skips 10 ms (a click). Only
+        a capture that came back before that tick is sure to have made it; otherwise only
+        silence can have played yet, so it is cleared and pushed again (at most twice).
+        """
+        loop = self._loop
+        assert loop is not None
+        lead = PREROLL * self.clock.tick
+        audio = np.concatenate([np.zeros((lead, block.shape[1]), dtype=block.dtype), block])
+        for attempt in range(3):
+            now = await self._off_tick()
+            self.clock.restart_at(-lead)  # the lead is deck samples -lead..0
+            await self._push(audio, now, clear=attempt > 0)
+            if self._failing or loop.time() < self.clock.next_tick(now):
+                return
+            log.debug("soundscape: the first capture came back late; starting again")
 
     def _render_block(self, n: int) -> np.ndarray:
         start = self.deck.position
