@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .clock import PlayClock
+from .clock import TICK, PlayClock
 from .deck import Deck, DeckSnapshot, EngineLike
 from .options import LiveOptions
 from .sink import Sink
@@ -30,7 +30,7 @@ log = logging.getLogger("soundscape")
 UNDERRUN_LOG_PERIOD = 10.0  # seconds between "event loop was busy" warnings
 LATE_START = 480  # samples (10 ms, one tick) a reaction may start a sound after its splice
 RETRY_MAX_COMMANDS = 8  # ...beyond which it is not rendered again to save that start
-PREROLL = 2  # ticks of silence before the first audio of a session (see _first_push)
+PREROLL = 3  # ticks of silence before the first audio of a session (see _first_push)
 
 Apply = Callable[[Deck, "int | None"], None]
 """A command: change the deck/engine at this deck sample (None: at the render head)."""
@@ -208,8 +208,10 @@ class LiveDriver:
         The native source copies a capture into its queue on a thread of its own, which a
         busy machine can leave waiting past the next tick (12 ms seen): the timeline then
         starts a tick later than modelled, and the first splice skips 10 ms (a click). Only
-        a capture that came back before that tick is sure to have made it; otherwise only
-        silence can have played yet, so it is cleared and pushed again (at most twice).
+        a capture that came back before that tick is sure to have made it; one that came
+        back within the tick after can only have played silence yet, so it is cleared and
+        pushed again (at most twice). Later than that (the loop itself was busy) the retry
+        could cut into audio already heard, so the timeline stands.
         """
         loop = self._loop
         assert loop is not None
@@ -219,7 +221,8 @@ class LiveDriver:
             now = await self._off_tick()
             self.clock.restart_at(-lead)  # the lead is deck samples -lead..0
             await self._push(audio, now, clear=attempt > 0)
-            if self._failing or loop.time() < self.clock.next_tick(now):
+            late = loop.time() - self.clock.next_tick(now)
+            if self._failing or not 0 < late < TICK:
                 return
             log.debug("soundscape: the first capture came back late; starting again")
 
