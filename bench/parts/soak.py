@@ -67,6 +67,8 @@ async def run_soak(
     """Play the soak scene for ``seconds`` with a state change every ``interval``; sample
     the figures every ``every`` seconds. Returns the samples and a summary."""
     from soundscape.runtime import Soundscape, make_audio_source
+    from soundscape.runtime.clock import TICK
+    from soundscape.runtime.driver import PREROLL
 
     with tempfile.TemporaryDirectory() as tmp:
         d = scene_dir or Path(tmp)
@@ -88,7 +90,8 @@ async def run_soak(
         def sample(elapsed: float) -> None:
             m = scape.metrics
             d = scape._driver  # the deck position is the engine clock; no public accessor
-            wall = elapsed - m.underrun_seconds
+            # The engine's sample 0 plays after the session's lead-in of PREROLL silent ticks.
+            wall = elapsed - m.underrun_seconds - PREROLL * TICK
             lead = (d.deck.position / RATE if d else 0.0) - wall
             played = (d.now_playing() / RATE if d else 0.0) - wall
             samples.append(
@@ -150,6 +153,11 @@ async def run_soak(
         "frame_ms": scape.options.frame * 1000,
         "lead_ms_min": min(s["lead_ms"] for s in samples[1:]) if len(samples) > 1 else 0.0,
         "lead_ms_max": max(s["lead_ms"] for s in samples[1:]) if len(samples) > 1 else 0.0,
+        "lead_ms_median": (
+            sorted(s["lead_ms"] for s in samples[1:])[(len(samples) - 1) // 2]
+            if len(samples) > 1
+            else 0.0
+        ),
         "drift_ms_max": max(drifts, default=0.0),
         "drift_ms_end": last["drift_ms"],
         "underruns": last["underruns"],

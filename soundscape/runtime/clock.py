@@ -51,10 +51,13 @@ class PlayClock:
     def queued(self, now: float) -> int:
         return self.pushed - self.playing(now)
 
-    def unsafe_for(self, now: float, before: float = 0.003, after: float = 0.004) -> float:
+    def unsafe_for(self, now: float, before: float = 0.0045, after: float = 0.004) -> float:
         """Seconds to wait so ``now`` is not next to a tick: a tick can run a few ms late on a
         busy machine (a splice decided just after its due time would then skip 10 ms), and
-        the push after `clear_queue()` must land before the next tick."""
+        the push after `clear_queue()` must land before the next tick. That push is copied
+        into the queue by a native thread which a busy machine can leave waiting for 5 ms
+        (measured with the load average at 3 on 2 cores): the earlier in the tick the clear,
+        the more of that wait it survives, so only the 1.5 ms after ``after`` are safe."""
         if self.grid is None:
             return 0.0
         phase = (now - self.grid) % TICK
@@ -88,6 +91,16 @@ class PlayClock:
         """The source lost its queue: nothing is queued, the next push starts a new timeline
         (not an underrun: the caller accounts for the loss)."""
         self._anchor_pos, self._anchor_t = self.pushed, None
+
+    def next_tick(self, now: float) -> float:
+        """When the first native tick after ``now`` is due (``now`` itself without a grid)."""
+        if self.grid is None:
+            return now
+        return self.grid + (math.floor((now - self.grid) / TICK) + 1) * TICK
+
+    def restart_at(self, position: int) -> None:
+        """Nothing is queued; the next push starts a new timeline at deck sample ``position``."""
+        self._anchor_pos, self._anchor_t, self.pushed = position, None, position
 
     def resync(self, position: int, now: float, pushed: int) -> None:
         """After `clear_queue()`: ``position`` is the next sample to play; ``pushed`` in total."""

@@ -130,10 +130,21 @@ class ConsoleSink:
         log.info("soundscape: console mode: mixing the scene into the local speaker output")
 
     async def capture(self, block: np.ndarray) -> None:
+        self._put(block, clear=False)
+
+    async def replace(self, block: np.ndarray) -> None:
+        # Under one lock: the speaker's callback runs on its own thread, and between a
+        # clear and a capture it would find the queue empty and play a gap.
+        self._put(block, clear=True)
+
+    def _put(self, block: np.ndarray, *, clear: bool) -> None:
         if self._output is None:
             self._attach()
         mono = np.ascontiguousarray(block[:, 0], dtype=np.float32)
         with self._lock:
+            if clear:
+                self._queue.clear()
+                self._size = 0
             self._queue.append(mono)
             self._size += mono.size
             while self._size - self._queue[0].size >= self._max:

@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .clock import PlayClock
+from .clock import TICK, PlayClock
 from .deck import Deck, DeckSnapshot, EngineLike
 from .options import LiveOptions
 from .sink import Sink
@@ -30,6 +30,7 @@ log = logging.getLogger("soundscape")
 UNDERRUN_LOG_PERIOD = 10.0  # seconds between "event loop was busy" warnings
 LATE_START = 480  # samples (10 ms, one tick) a reaction may start a sound after its splice
 RETRY_MAX_COMMANDS = 8  # ...beyond which it is not rendered again to save that start
+PREROLL = 3  # ticks of silence before the first audio of a session (see _first_push)
 
 Apply = Callable[[Deck, "int | None"], None]
 """A command: change the deck/engine at this deck sample (None: at the render head)."""
@@ -188,6 +189,9 @@ class LiveDriver:
         ):
             block = self._render_block(self.frame)
             now = loop.time()
+            if self.clock.pushed == 0 and self.clock.grid is not None and self.sink.can_clear:
+                await self._first_push(block)
+                continue
             if self.clock.anchoring(now):
                 # A new timeline starts at the tick after this push; pushed right at a tick
                 # it may land on either side, and every later splice would be a tick off (a
@@ -197,6 +201,30 @@ class LiveDriver:
             await self._push(block, now)
             if self._commands:
                 return  # react first: the rest of the queue would be re-rendered anyway
+
+    async def _first_push(self, block: np.ndarray) -> None:
+        """Start the session's timeline, led by PREROLL ticks of silence, and make sure of it.
+
+        The native source copies a capture into its queue on a thread of its own, which a
+        busy machine can leave waiting past the next tick (12 ms seen): the timeline then
+        starts a tick later than modelled, and the first splice skips 10 ms (a click). Only
+        a capture that came back before that tick is sure to have made it; one that came
+        back within the tick after can only have played silence yet, so it is cleared and
+        pushed again (at most twice). Later than that (the loop itself was busy) the retry
+        could cut into audio already heard, so the timeline stands.
+        """
+        loop = self._loop
+        assert loop is not None
+        lead = PREROLL * self.clock.tick
+        audio = np.concatenate([np.zeros((lead, block.shape[1]), dtype=block.dtype), block])
+        for attempt in range(3):
+            now = await self._off_tick()
+            self.clock.restart_at(-lead)  # the lead is deck samples -lead..0
+            await self._push(audio, now, clear=attempt > 0)
+            late = loop.time() - self.clock.next_tick(now)
+            if self._failing or not 0 < late < TICK:
+                return
+            log.debug("soundscape: the first capture came back late; starting again")
 
     def _render_block(self, n: int) -> np.ndarray:
         start = self.deck.position
@@ -248,12 +276,11 @@ class LiveDriver:
         self.metrics.samples += audio.shape[0]
         self.metrics.captures += 1
         self._forget_played(now)
-        if clear:
-            # Nothing between the clear and the capture: until the new audio is queued, a
-            # native tick finds the queue empty and sends 10 ms of silence (bed included).
-            self.sink.clear()
         try:
-            await self.sink.capture(audio)
+            # A rewind: nothing between the clear and the capture (the sink's `replace`):
+            # until the new audio is queued, a native tick finds the queue empty and sends
+            # 10 ms of silence (bed included).
+            await (self.sink.replace(audio) if clear else self.sink.capture(audio))
         except Exception as e:
             self._sink_failed(e)
             try:  # a passing fault: the same frame again, and nothing is heard of it
@@ -347,12 +374,18 @@ class LiveDriver:
             new = self._rerender(i, snap, cmds, at, end, pending)
             now = await self._off_tick()
             cut = max(self.clock.playing(now), base) - base
-        new, old = new[cut:].copy(), old[cut:]
-        x = min(self.splice, new.shape[0], old.shape[0])
-        if x > 0:
-            w = np.linspace(0.0, 1.0, x, endpoint=False, dtype=np.float32)[:, None]
-            # Linear: both sides carry the same continuing bed, so amplitudes should sum to one.
-            new[:x] = old[:x] * (1.0 - w) + new[:x] * w
+        spliced = _crossfade(old[cut:], new[cut:], self.splice)
+        for _ in range(2):
+            # Decided at `now`, pushed now: if the process lost the CPU in between (a busy
+            # machine preempts it for milliseconds), a tick may have passed or be due, and
+            # the push would land after it (10 ms skipped, or a 10 ms hole). Decide again.
+            later = loop.time()
+            if self.clock.playing(later) == base + cut and self.clock.unsafe_for(later) <= 0:
+                break
+            now = await self._off_tick()
+            cut = max(self.clock.playing(now), base) - base
+            spliced = _crossfade(old[cut:], new[cut:], self.splice)
+        new = spliced
         self.clock.resync(base + cut, now, end - new.shape[0])
         self.metrics.rewinds += 1
         self.metrics.latency = (base + cut - first) / self.rate
@@ -474,6 +507,17 @@ class LiveDriver:
             fn(*args)
         except Exception:
             log.exception("soundscape: error in %s", getattr(fn, "__qualname__", fn))
+
+
+def _crossfade(old: np.ndarray, new: np.ndarray, length: int) -> np.ndarray:
+    """``new`` faded in over ``old`` across its first ``length`` samples (a copy)."""
+    new = new.copy()
+    x = min(length, new.shape[0], old.shape[0])
+    if x > 0:
+        w = np.linspace(0.0, 1.0, x, endpoint=False, dtype=np.float32)[:, None]
+        # Linear: both sides carry the same continuing bed, so amplitudes should sum to one.
+        new[:x] = old[:x] * (1.0 - w) + new[:x] * w
+    return new
 
 
 def _same_event(at: int, ev: Any) -> tuple[Any, ...]:

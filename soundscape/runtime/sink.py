@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import time
 import weakref
 from collections.abc import Awaitable, Callable
@@ -31,6 +32,11 @@ class Sink(Protocol):
     async def capture(self, block: np.ndarray) -> None: ...
 
     def clear(self) -> None: ...
+
+    async def replace(self, block: np.ndarray) -> None:
+        """`clear` then `capture`, with as little as possible between them: until ``block``
+        is queued, whatever drains the queue finds it empty and plays silence."""
+        ...
 
     async def aclose(self) -> None: ...
 
@@ -93,6 +99,25 @@ class AudioSourceSink:
     def clear(self) -> None:
         self.source.clear_queue()
 
+    async def replace(self, block: np.ndarray) -> None:
+        # The conversion first: the native side copies the frame on a thread of its own after
+        # the request, and on a busy machine that copy can already miss the next tick (a
+        # 10 ms hole); every moment spent between the clear and the request adds to it.
+        frame = to_frame(block, self.rate)
+        # No garbage collection between the clear and the request: `capture_frame` allocates
+        # before it sends, so a collection could start there (seen in 5 of 260 clears), and
+        # a full one in a process holding livekit-agents takes ~100 ms: that much silence.
+        # (Paused until the capture returns; when two scapes overlap here, the one that found
+        # it on turns it back on.)
+        collecting = gc.isenabled()
+        gc.disable()
+        try:
+            self.source.clear_queue()
+            await self.source.capture_frame(frame)
+        finally:
+            if collecting:
+                gc.enable()
+
     async def aclose(self) -> None:
         if self._owned:
             # Bounded: this runs while a job shuts down, where nothing may hang.
@@ -130,6 +155,9 @@ class FrameSink:
             await res
 
     def clear(self) -> None:  # pragma: no cover - never called: can_clear is False
+        raise RuntimeError("a frame sink cannot clear what it was given")
+
+    async def replace(self, block: np.ndarray) -> None:  # pragma: no cover - as clear()
         raise RuntimeError("a frame sink cannot clear what it was given")
 
     async def aclose(self) -> None:

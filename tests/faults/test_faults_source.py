@@ -16,6 +16,7 @@ from support.tap import AudioTap, close_all
 from support.tone_scene import AMP, BED, BED_GAIN, THINK, write_tone_scene
 
 from soundscape.runtime import LiveOptions, Soundscape, make_audio_source
+from soundscape.runtime.driver import PREROLL
 
 RATE = 48000
 W = 960
@@ -67,14 +68,17 @@ async def test_one_failed_capture_is_not_heard(tmp_path, caplog):
     m = scape.metrics
     d = scape._driver
     assert d is not None
-    rendered, sent = d.deck.position, sum(n for _, n in tap.pushed)
+    rendered, sent, cleared = d.deck.position, sum(n for _, n in tap.pushed), tap.clears
     await scape.aclose()
     assert fail.raised == 1 and m.sink_errors == 1
     # Every sample rendered reached the source, in order (no event: no rewind re-sends);
     # a frame lost here would be skipped on the track (a jump) and leave the source's
-    # queue a frame shorter than the driver believes.
+    # queue a frame shorter than the driver believes. The first push leads with PREROLL
+    # ticks of silence, and is made again, after a clear, if it came back late.
     assert m.rewinds == 0
-    assert sent == rendered
+    lead = PREROLL * RATE // 100
+    first = tap.pushed[0][1]
+    assert sent == rendered + lead + cleared * first
     assert sum("capture" in r.getMessage() for r in caplog.records) == 1
     # Retried at once: the bed goes on without a gap or a click.
     y = tap.heard()[:end, 0]

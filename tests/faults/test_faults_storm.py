@@ -3,7 +3,8 @@
 The driver folds every event that arrives between two wake-ups into one rewind, so the
 work is bounded by wake-ups, not by events: we assert on what it did (rewinds, samples
 rendered), on what is left queued afterwards (no backlog), on the voices (the scene's cap),
-on memory, and on what is heard once the storm is over: the last state, at once.
+on memory, and on what is heard once the storm is over: the last state, from the splice of
+the rewind that applied it.
 """
 
 from __future__ import annotations
@@ -65,36 +66,50 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     n += 1
     storm_seconds = loop.time() - t0
     t_last = time.monotonic()
-    await asyncio.sleep(2.5)
+    # The reaction comes when the loop has caught up with the storm, which takes as long as
+    # this machine needs (a figure for bench/, not an expectation here): wait for it, then
+    # for the chimes to ring out and the limiter to let go, and half a second more to hear.
+    while (
+        d._commands or not tap.cleared or time.monotonic() - max(tap.cleared[-1], t_last) < 1.5
+    ) and time.monotonic() - t_last < 30:
+        await asyncio.sleep(0.05)
+    settled = loop.time() - t0 - storm_seconds
     rss_growth = rss_mb() - rss0
     m = scape.metrics
     voices = m.active_voices
     queued = m.queued
     pending = len(d._commands), len(d._pending_events), len(d._scheduled)
     end = tap.index(time.monotonic())
+    cleared = list(tap.cleared)  # closing fades out with a rewind of its own
     await scape.aclose()
 
     assert n == 10_001 and len(triggers) == 1000
-    # The last state won, and is what is heard a moment after the storm.
+    # The last state won, and is what is heard once the storm is over.
     assert scape.state == "thinking" and changes[-1] == "thinking"
-    # Heard soon, and from then on without a gap: the last state stays. "Soon" has room for
-    # the backlog: 10 000 events through the state machine take about a second of CPU, so
-    # the loop is still catching up when the storm ends (80-520 ms seen on 2 cores). Under the limiter, still holding down the stacked chimes, the cue is quiet but
-    # there (0.014 at least, seen); 0.002 is ten times what the chimes leak into its bin.
+    # Heard from the splice of the rewind that applied the last word (the last clear: no
+    # command came after it), and from then on without a gap: the last state stays. Judged
+    # on the track's own sample clock, so a machine slow to catch up with the storm moves
+    # the splice, not the verdict. Under the limiter, still holding down the stacked chimes,
+    # the cue is quiet but there (0.014 at least, seen); 0.002 is ten times what the chimes
+    # leak into its bin.
     y = tap.heard()[:end, 0]
     last = tap.index(t_last)
+    assert cleared and cleared[-1] > t_last  # the last word did not wait behind the queue
+    splice = tap.next_tick(cleared[-1]) - last
     think = tone_track(y[last:], THINK, W)
     chime = tone_track(y[last:], CHIME, W)
     # The onset is where the last gap ends: a cue from a thinking state inside the storm may
-    # still be fading out in the first windows.
+    # still be fading out in the first windows. The window holding the splice may hold too
+    # little of the cue to count, so the next one must.
     gaps = np.nonzero(think <= 0.002)[0]
     onset = int(gaps[-1]) + 1 if gaps.size else 0
-    assert onset * W / RATE < 1.0, think[:60].round(4)
-    # The last chimes ring out (0.3 s after the last trigger; later if it was applied late),
-    # then the limiter lets go (20 dB per 0.25 s) and the cue and the bed are at full level.
+    assert onset * W < splice + 2 * W, (splice / RATE, think[:60].round(4))
+    # The last chimes ring out (0.3 s after the last trigger, which came before the last
+    # word), then the limiter lets go (20 dB per 0.25 s) and the cue and the bed are at full
+    # level.
     ringing = np.nonzero(chime > 0.01)[0]
     rung_out = int(ringing[-1]) + 1 if ringing.size else 0
-    assert rung_out * W / RATE < 0.3 + 1.0, chime.round(3)
+    assert rung_out * W < splice + 0.3 * RATE + 2 * W, (splice / RATE, chime.round(3))
     full = rung_out + round(0.5 * RATE / W)
     assert think.size - full >= 25  # half a second at full level, at least, to look at
     assert think[full:].min() > 0.8 * CUE, think[full:].round(3)
@@ -104,11 +119,12 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     assert queued <= opts.ahead + 0.01
     assert voices <= scape._compile().max_voices
     # Work bounded by wake-ups: at most one rewind per burst (plus the last word), and the
-    # audio rendered is the rewinds' re-renders plus the ~2.9 s that played.
+    # audio rendered is the rewinds' re-renders plus what played meanwhile.
     rewinds = m.rewinds - m0.rewinds
     assert rewinds <= 101 + 2
     rendered = (d.metrics.samples - sent0) / RATE
-    assert rendered <= rewinds * (opts.ahead + opts.frame) + storm_seconds + 2.5 + 2 * opts.frame
+    played = storm_seconds + settled
+    assert rendered <= rewinds * (opts.ahead + opts.frame) + played + 2 * opts.frame
     # Memory: 10 000 events leave no heap behind them.
     assert rss_growth < 16
     assert [t for t in asyncio.all_tasks() - before if not t.done()] == []

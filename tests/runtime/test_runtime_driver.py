@@ -248,6 +248,9 @@ class _TickSink:
     def clear(self) -> None:
         pass
 
+    async def replace(self, block: np.ndarray) -> None:
+        await self.capture(block)
+
     async def aclose(self) -> None:
         pass
 

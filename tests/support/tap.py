@@ -28,7 +28,7 @@ async def close_all() -> None:
 class AudioTap:
     source: rtc.AudioSource
     pushed: list[tuple[float, int]] = field(default_factory=list)  # (time, samples) per capture
-    clears: int = 0
+    cleared: list[float] = field(default_factory=list)  # time of each clear_queue()
     _frames: list[tuple[float, np.ndarray]] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
 
@@ -40,7 +40,7 @@ class AudioTap:
             await cap(frame)
 
         def clear_queue() -> None:
-            self.clears += 1
+            self.cleared.append(time.monotonic())
             clear()
 
         self.source.capture_frame = capture_frame  # type: ignore[method-assign]
@@ -61,6 +61,16 @@ class AudioTap:
     @property
     def captures(self) -> int:
         return len(self.pushed)
+
+    @property
+    def clears(self) -> int:
+        return len(self.cleared)
+
+    def next_tick(self, t: float) -> int:
+        """The sample of `heard()` at the first tick after ``t``: where audio pushed after a
+        `clear_queue()` at ``t`` starts (what the track had handed over by then stays)."""
+        tick = self.rate // 100
+        return -(-self.index(t) // tick) * tick
 
     @property
     def rate(self) -> int:
