@@ -53,7 +53,7 @@ def _biquad_response(
     return (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
 
 
-def _k_weighting(rate: int, nfft: int) -> np.ndarray:
+def k_weighting(rate: int, nfft: int) -> np.ndarray:
     """Frequency response of BS.1770's K-weighting, designed for ``rate``.
 
     The design (Mansbridge et al.) reproduces the standard's published 48 kHz
@@ -89,7 +89,7 @@ def integrated_loudness(audio: np.ndarray, rate: int) -> float:
     if n < block:
         return SILENCE_DB
     nfft = 1 << (n + rate // 10 - 1).bit_length()
-    k = _k_weighting(rate, nfft)
+    k = k_weighting(rate, nfft)
     y = np.fft.irfft(np.fft.rfft(x, nfft, axis=0) * k[:, None], nfft, axis=0)[:n]
     power = np.square(y).sum(axis=1)  # channel weights are 1 for mono and L/R
     csum = np.concatenate(([0.0], np.cumsum(power)))

@@ -106,6 +106,8 @@ def _sameness(old: Plan, new: Plan) -> Callable[[VoiceSpec, VoiceSpec], bool]:
     def same(a: VoiceSpec, b: VoiceSpec) -> bool:
         if a != b:
             return False
+        if a.follows_voice and old.voice_ref != new.voice_ref:
+            return False  # the same distance from another voice is another gain
         if a.sound not in cache:
             try:
                 cache[a.sound] = same_sound(old.sound(a.sound), new.sound(b.sound))

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from pydantic_core import PydanticCustomError
 
 from ..scene.events import normalize
 from ..scene.sources import resolve
+from ..scene.units import Loudness, db_to_gain, parse_loudness
 from .adopt import AdoptReport, adopt
 from .events import EngineEvent
 from .fades import KILL_FADE_SECONDS, MIN_FADE_SECONDS, Ramp, constant, fade_samples, ramp_from
@@ -33,6 +35,10 @@ from .voices import Voice, pan_gains
 log = logging.getLogger("soundscape")
 
 MAX_ACTIONS_PER_SAMPLE = 1000  # guards a goto loop with zero delays
+
+
+FOLLOW_RANGE_DB = 12.0
+"""How far a measured voice may move voice-relative levels from the scene's reference."""
 
 
 @dataclass(frozen=True)
@@ -52,6 +58,8 @@ class _Snapshot:
     prev_state: str | None
     plan: Plan
     master: Ramp | None
+    follow: Ramp
+    voice_lufs: float | None
 
 
 class Engine:
@@ -84,6 +92,10 @@ class Engine:
         self._kill_fade = fade_samples(KILL_FADE_SECONDS, self.rate)
         self._started: list[Voice] = []
         self._master: Ramp | None = None  # master gain moving after a reload changed it
+        # What voice-relative levels are multiplied by: 1 at the plan's voice reference,
+        # gliding to follow a measured voice (`set_voice_loudness`).
+        self._follow: Ramp = constant(1.0)
+        self._voice_lufs: float | None = None
         self._bound = 0.0  # upper bound of |mix| in the current render (limiter shortcut)
         self._machine = SceneMachine(plan, self)
         for lp in plan.layers:
@@ -113,12 +125,46 @@ class Engine:
         t = self.position if at is None or at < self.position else int(at)
         self._push(t, "event", (event, dict(fields or {})))
 
+    @property
+    def voice_loudness(self) -> float:
+        """The voice loudness (LUFS) voice-relative levels are heading for: the scene's
+        reference until `set_voice_loudness` was called."""
+        return self.plan.voice_ref if self._voice_lufs is None else self._voice_lufs
+
+    def set_voice_loudness(self, lufs: float, *, at: int | None = None) -> None:
+        """The agent's voice measures ``lufs``: voice-relative levels glide (over the scene's
+        `voice.glide`) to stay at their distance from it, from sample ``at`` (default: now).
+
+        The move is kept within ±`FOLLOW_RANGE_DB` of the scene's reference, so a whisper or
+        a shout measured by mistake cannot bury or blast the bed.
+        """
+        if not (isinstance(lufs, int | float) and math.isfinite(lufs)):
+            raise ValueError(f"set_voice_loudness(): expected a finite LUFS value, got {lufs!r}")
+        t = self.position if at is None or at < self.position else int(at)
+        if t > self.position:
+            self._push(t, "voice", float(lufs))
+            return
+        self._follow_voice(float(lufs), t)
+
+    def _follow_voice(self, lufs: float, t: int) -> None:
+        ref = self.plan.voice_ref
+        lufs = min(max(lufs, ref - FOLLOW_RANGE_DB), ref + FOLLOW_RANGE_DB)
+        self._voice_lufs = lufs
+        target = db_to_gain(lufs - ref)
+        if target == self._follow.b and t >= self._follow.end:
+            return
+        self._follow = ramp_from(self._follow, target, t, self.plan.voice_glide, True)
+        for v in self._voices.values():
+            if v.spec is not None and v.spec.follows_voice:
+                v.follow = self._follow
+
     def play(
         self,
         what: str | StreamSource,
         *,
         loop: bool = False,
         gain: float = 1.0,
+        level: Loudness | str | None = None,
         fade_in: float = 0.0,
         fade_out: float | None = None,
         at: int | None = None,
@@ -126,8 +172,12 @@ class Engine:
         """Start a one-shot (or loop) outside the scene's states; returns its handle.
 
         ``what`` is a scene sound name, a file path, 'builtin:NAME' or a `StreamSource`.
+        ``level`` is a loudness as in a scene ('-30 LUFS', 'voice -12 LU', 'file'; default:
+        the scene's `levels.cue`) and ``gain`` a linear trim on top; a stream, whose
+        loudness is not known before it plays, plays at ``gain`` as it comes.
         The voice is not stopped by state changes; stop it with `stop`.
         """
+        lv = self.plan.cue_level if level is None else _loudness(level)
         for label, value in (("gain", gain), ("fade_in", fade_in), ("fade_out", fade_out or 0.0)):
             if not (isinstance(value, int | float) and math.isfinite(value) and value >= 0):
                 raise ValueError(f"play(): {label} must be a finite number >= 0, got {value!r}")
@@ -149,7 +199,7 @@ class Engine:
         sound = self._sound(what)
         spec = VoiceSpec(
             sound.name, float(gain), 0.0, False, None, loop,
-            round(fade_in * self.rate), fo, round(0.1 * self.rate),
+            round(fade_in * self.rate), fo, round(0.1 * self.rate), level=lv,
         )  # fmt: skip
         started = self.start_voice(spec, kind="play", owner=None, at=t)
         # None: the pool chose silence; hand out a handle that is already done.
@@ -242,6 +292,8 @@ class Engine:
             self._prev_state,
             self.plan,
             self._master,
+            self._follow,
+            self._voice_lufs,
         )
 
     def restore(self, snap: object) -> None:
@@ -252,6 +304,8 @@ class Engine:
         if snap.plan is not self.plan:  # back to before a reload
             self._set_plan(snap.plan)
         self._master = snap.master
+        self._follow = snap.follow
+        self._voice_lufs = snap.voice_lufs
         self._voices = {v.handle: v.clone() for v in snap.voices}
         self._queue = list(snap.queue)
         self._timers = list(snap.timers)
@@ -335,7 +389,12 @@ class Engine:
         if self.plan.master_gain != plan.master_gain:
             cur = self.plan.master_gain if self._master is None else self._master.at(now - 1)
             self._master = Ramp(cur, plan.master_gain, now, fade, True)
+        ref_moved = plan.voice_ref != self.plan.voice_ref
         self._set_plan(plan)
+        if ref_moved and self._voice_lufs is not None:
+            # Voices that follow the voice are started again under the new reference.
+            lufs, self._follow = self._voice_lufs, constant(1.0)
+            self._follow_voice(lufs, now)
         if state is not None:
             self._machine.set_state(state)
 
@@ -413,6 +472,8 @@ class Engine:
                     self._apply_event(payload[0], payload[1])
                 elif kind == "enter":
                     self.enter_state(payload, None)
+                elif kind == "voice":
+                    self._follow_voice(payload, s)
                 else:
                     self._stop_handle(payload[0], payload[1], s)
             elif src.startswith("timer"):
@@ -539,15 +600,18 @@ class Engine:
         duck = constant(1.0)
         if spec.duck is not None and self._ducked:
             duck = constant(spec.duck.depth)
+        norm = self.plan.norm(spec, idx)
         v = Voice(
             h, kind, sound.name.removeprefix("source:"), owner, buf, None, spec.loop, offset, at,
-            (spec.gain if kind != "layer" else 1.0) * sound.gain * var.gain * gain,
+            (spec.gain if kind != "layer" else 1.0) * sound.gain * var.gain * gain * norm,
             pan_gains(spec.pan if pan is None else pan, self.channels),
             Ramp(0.0, 1.0, at, fade_samples((fade_in or spec.fade_in) / self.rate, self.rate), linear),
             constant(level), duck, tail, None,
             max(self._min_fade, spec.fade_out), linear, spec.ring, spec.duck, var.source,
             self.plan.peak_of(buf), spec=spec,
         )  # fmt: skip
+        if spec.follows_voice:
+            v.follow = self._follow
         self._admit(v, at)
         return h
 
@@ -618,4 +682,11 @@ class Engine:
         }
 
 
-__all__ = ["MIN_FADE_SECONDS", "Engine"]
+def _loudness(level: Loudness | str) -> Loudness:
+    try:
+        return parse_loudness(level)
+    except PydanticCustomError as e:  # the scene language's own message, as lint gives it
+        raise ValueError(f"play(): level: {e.message()}") from None
+
+
+__all__ = ["FOLLOW_RANGE_DB", "MIN_FADE_SECONDS", "Engine"]

@@ -17,11 +17,15 @@ import numpy as np
 from ..errors import AssetError
 from ..scene.model import Action, Cue, Duck, Scene, Sound, Transition, Trim, _Plays
 from ..scene.sources import resolve
-from ..scene.units import Span
+from ..scene.units import FILE_LEVEL, Loudness, Span, db_to_gain
 from ..scene.walk import plays as walk_plays
 from .loops import LoopBuffer, loop_buffer
 
 log = logging.getLogger("soundscape")
+
+GATE_LUFS = -70.0
+MAX_NORM_DB = 40.0
+"""A clip 40 dB quieter than its target is mostly noise floor: do not raise it further."""
 
 Loader = Callable[[Path, int, int], Any]
 """``loader(path, rate, channels)`` → a Clip (with ``.samples``) or a float32 (frames, ch) array."""
@@ -36,6 +40,9 @@ class VariantPlan:
     gain: float
     weight: float
     start: Span | Literal["random"] | None
+    file: Path | None = None
+    """The file the samples were decoded from (None: a custom loader's): keys the loudness."""
+    trim: tuple[float, float | None] = (0.0, None)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,12 @@ class VoiceSpec:
     crossfade: int
     delay: Span = NO_DELAY
     ring: bool = False
+    level: Loudness = FILE_LEVEL
+
+    @property
+    def follows_voice(self) -> bool:
+        """Its loudness is relative to the agent's voice, so it follows a measured voice."""
+        return self.level.kind == "voice"
 
 
 @dataclass(frozen=True)
@@ -145,6 +158,18 @@ class Plan:
     ceiling: float
     max_voices: int
     loader: Loader = field(repr=False, compare=False)
+    voice_ref: float = -20.0
+    """The voice loudness (LUFS) voice-relative levels are computed for."""
+    voice_auto: bool = False
+    """`voice: auto`: the runtime measures the agent's speech and levels follow it."""
+    voice_glide: int = 72000
+    """Samples a voice-following level takes to reach a new measurement."""
+    cue_level: Loudness = FILE_LEVEL
+    """The level of `play()` when none is given (the scene's `levels.cue`)."""
+    # Integrated loudness of each (sound, variant, loop seam or None) a voice reads.
+    loudness: dict[tuple[str, int, int | None], float] = field(
+        default_factory=dict, repr=False, compare=False
+    )
     # Filled at compile for every looping use; `loop_for` adds any others lazily.
     loops: dict[tuple[str, int, int], LoopBuffer] = field(
         default_factory=dict, repr=False, compare=False
@@ -178,6 +203,41 @@ class Plan:
             self.loops[key] = buf
         return buf
 
+    def loudness_of(self, sound: str, index: int, crossfade: int | None) -> float:
+        """Integrated loudness (LUFS) of what a voice of ``sound``'s variant ``index`` reads:
+        the loop buffer with that seam, or the clip (``crossfade`` None). Measured once."""
+        key = (sound, index, crossfade)
+        got = self.loudness.get(key)
+        if got is None:
+            from ..audio.loudness import measured  # local: numpy FFTs, only when levels need it
+
+            var = self.sound(sound).variants[index]
+            file = var.file if self.loader is default_loader else None
+            kind = f"loudness@{self.rate}x{self.channels}"
+            if crossfade is None:
+                got = measured(file, kind, var.trim, lambda: var.samples, self.rate)
+            else:
+                got = measured(
+                    file,
+                    f"{kind}/loop{crossfade}",
+                    var.trim,
+                    lambda: _one_cycle(self.loop_for(sound, index, crossfade)),
+                    self.rate,
+                )
+            self.loudness[key] = got
+        return got
+
+    def norm(self, spec: VoiceSpec, index: int) -> float:
+        """The gain that brings a voice of ``spec`` (variant ``index``) to its `level`,
+        for the compiled voice reference (a measured voice moves it on top)."""
+        target = spec.level.lufs(self.voice_ref)
+        if target is None:
+            return 1.0
+        lufs = self.loudness_of(spec.sound, index, spec.crossfade if spec.loop else None)
+        if lufs <= GATE_LUFS:
+            return 1.0  # silence has no loudness to bring anywhere (lint says so: SC404)
+        return db_to_gain(min(target - lufs, MAX_NORM_DB))
+
     def load_source(self, source: str) -> SoundPlan:
         """A one-variant sound for a file path or 'builtin:NAME' not named in the scene."""
         path = resolve(source, self.base_dir)
@@ -185,10 +245,14 @@ class Plan:
             path = Path(source)
         samples = _load(self.loader, path, self.rate, self.channels)
         sp = SoundPlan(
-            source, (VariantPlan(source, samples, 1.0, 1.0, None),), 1.0, "random", 0, 0.0
+            source, (VariantPlan(source, samples, 1.0, 1.0, None, path),), 1.0, "random", 0, 0.0
         )
         self.extra[source] = sp
         return sp
+
+
+def _one_cycle(buf: LoopBuffer) -> np.ndarray:
+    return np.concatenate([buf.head, buf.body]) if buf.head.size else buf.body
 
 
 def default_loader(path: Path, rate: int, channels: int) -> Any:
@@ -271,6 +335,7 @@ def compile_scene(
         return VoiceSpec(
             sound_of(c), c.gain, c.pan, c.curve == "linear", duck(c.duck), c.loop,
             sec(c.fade_in), sec(c.fade_out), sec(c.crossfade), c.delay, ring,
+            scene.levels.of(c),
         )  # fmt: skip
 
     layers = tuple(
@@ -286,6 +351,7 @@ def compile_scene(
                 sec(lay.fade_in),
                 sec(lay.fade_out),
                 sec(lay.crossfade),
+                level=scene.levels.of(lay),
             ),
             sec(lay.ramp),
         )
@@ -311,7 +377,18 @@ def compile_scene(
     scatter = tuple(
         ScatterPlan(
             name,
-            VoiceSpec(sound_of(sc), 1.0, 0.0, sc.curve == "linear", duck(sc.duck), False, 0, 0, 0),
+            VoiceSpec(
+                sound_of(sc),
+                1.0,
+                0.0,
+                sc.curve == "linear",
+                duck(sc.duck),
+                False,
+                0,
+                0,
+                0,
+                level=scene.levels.of(sc),
+            ),
             (sec(sc.interval.low), max(1, sec(sc.interval.high))),
             sc.gain,
             sc.pan,
@@ -337,14 +414,32 @@ def compile_scene(
         ceiling=scene.master.ceiling,
         max_voices=scene.master.max_voices,
         loader=ld,
+        voice_ref=scene.voice.reference,
+        voice_auto=scene.voice.auto,
+        voice_glide=max(1, sec(scene.voice.glide)),
+        cue_level=scene.levels.cue,
     )
     # Bake loop seams now so the first render of a session does no allocation spikes.
     looping = [lp.spec for lp in layers] + [c for st in states.values() for c in st.cues if c.loop]
     for spec in looping:
         for i in range(len(sounds[spec.sound].variants)):
             plan.loop_for(spec.sound, i, spec.crossfade)
+    # Measure now what levels need, so no voice start waits for an FFT over a long clip.
+    for spec in _specs(plan):
+        if spec.level.kind != "file":
+            for i in range(len(plan.sound(spec.sound).variants)):
+                plan.loudness_of(spec.sound, i, spec.crossfade if spec.loop else None)
     log.debug("compiled %s: %d sounds, %d states", scene.file, len(sounds), len(states))
     return plan
+
+
+def _specs(plan: Plan) -> list[VoiceSpec]:
+    out = [lp.spec for lp in plan.layers] + [sc.spec for sc in plan.scatter]
+    for st in plan.states.values():
+        out += st.cues
+        out += [t.play for t in st.timers if t.play is not None]
+    out += [t.play for t in plan.transitions if t.play is not None]
+    return out
 
 
 def _located(e: AssetError, scene: Scene, path: tuple[Any, ...], name: str) -> AssetError:
@@ -367,12 +462,14 @@ def _variant(
     rate: int,
     channels: int,
 ) -> VariantPlan:
-    samples = _load(ld, resolve(source, base), rate, channels)
+    path = resolve(source, base)
+    samples = _load(ld, path, rate, channels)
     if trim is not None:
         a = min(round(trim.start * rate), samples.shape[0] - 1)
         b = samples.shape[0] if trim.end is None else round(trim.end * rate)
         samples = samples[a : max(a + 1, b)]
-    return VariantPlan(source, samples, gain, weight, start)
+    cut = (0.0, None) if trim is None else (trim.start, trim.end)
+    return VariantPlan(source, samples, gain, weight, start, path, cut)
 
 
 def _transition(t: Transition, cue_spec: Callable[[Cue, bool], VoiceSpec]) -> TransitionPlan:

@@ -17,6 +17,8 @@ from .loops import LoopBuffer
 from .plan import DuckPlan, VoiceSpec
 from .stream import StreamSource
 
+_ONE = constant(1.0)
+
 
 @dataclass
 class Voice:
@@ -47,6 +49,7 @@ class Voice:
     started: bool = False
     end_sample: int = 0  # first sample after the voice ended (valid once it has)
     spec: VoiceSpec | None = None  # what the scene asked for (compared on live reload)
+    follow: Ramp = _ONE  # a voice-relative level following the measured voice, else 1
     _key: tuple[object, ...] = ()
     _steady_at: int = 0
     _steady_until: int = 0
@@ -56,13 +59,14 @@ class Voice:
         """An upper bound of this voice's |output| while its current ramps last."""
         if self.peak == math.inf:
             return math.inf  # not inf × 0 = nan, which would compare as "quiet"
-        f, lv, d = self.fade, self.level, self.duck
+        f, lv, d, fw = self.fade, self.level, self.duck, self.follow
         return (
             self.peak
             * abs(self.gain)
             * max(f.a, f.b)
             * max(lv.a, lv.b)
             * max(d.a, d.b)
+            * max(fw.a, fw.b)
             * (1.0 if self.pan is None else float(self.pan.max()))
         )
 
@@ -114,17 +118,19 @@ class Voice:
     def _gain(self, t: int, m: int) -> float | np.ndarray:
         # Most of the time no ramp is moving: answer from a cache keyed by the ramps.
         # Steady = after the fade, level and duck ramps ended and before a one-shot's tail.
-        key = (self.fade, self.level, self.duck, self.tail, self.gain)
+        key = (self.fade, self.level, self.duck, self.tail, self.gain, self.follow)
         if key != self._key:
             self._key = key
-            self._steady_at = max(self.fade.end, self.level.end, self.duck.end)
+            self._steady_at = max(self.fade.end, self.level.end, self.duck.end, self.follow.end)
             self._steady_until = (1 << 62) if self.tail is None else self.tail.t0
             tail = 1.0 if self.tail is None else self.tail.a
-            self._steady = self.gain * self.fade.b * self.level.b * self.duck.b * tail
+            self._steady = (
+                self.gain * self.fade.b * self.level.b * self.duck.b * tail * self.follow.b
+            )
         if self._steady_at <= t and t + m <= self._steady_until:
             return self._steady
         g: float | np.ndarray = self.gain
-        for r in (self.fade, self.level, self.duck, self.tail):
+        for r in (self.fade, self.level, self.duck, self.tail, self.follow):
             if r is None:
                 continue
             v = r.over(t, m)

@@ -31,13 +31,17 @@ from .sources import AUDIO_SUFFIXES
 from .units import (
     DURATION_PATTERN,
     DURATION_SPAN_SCHEMA,
+    FILE_LEVEL,
     LEVEL_SCHEMA,
     Duration,
     DurationSpan,
     Level,
     LevelSpan,
+    Loudness,
+    LoudnessLevel,
     Probability,
     Span,
+    VoiceLoudness,
     db_to_gain,
     parse_duration,
     span_of,
@@ -321,7 +325,12 @@ class _Plays(_Model):
 
     sound: Name | None = Field(None, description="Name of a sound under `sounds`.")
     source: Source | None = Field(None, description="Or a file / 'builtin:NAME' directly.")
-    gain: Level = Field(1.0, description="Level of this voice.")
+    level: LoudnessLevel | None = Field(
+        None,
+        description="Loudness to play at: '-45 LUFS', 'voice -24 LU' (under the agent's voice) "
+        "or 'file' (as the file is). Default: the scene's `levels` for its kind.",
+    )
+    gain: Level = Field(1.0, description="Trim on top of `level` ('-3 dB', 0.5).")
     pan: Pan = Field(0.0)
     curve: Literal["equal-power", "linear"] = Field(
         "equal-power", description="Fade law for this voice's fades and ramps."
@@ -478,7 +487,9 @@ class Scatter(_Plays):
     """Random one-shots at random intervals, like a phone ringing now and then."""
 
     interval: DurationSpan = Field(description="Time between spawns: a range [min, max].")
-    gain: LevelSpan = Field(Span(1.0, 1.0), description="Level, or a random range [low, high].")  # type: ignore[assignment]
+    gain: LevelSpan = Field(
+        Span(1.0, 1.0), description="Trim on top of `level`, or a random range [low, high]."
+    )  # type: ignore[assignment]
     pan: PanSpan = Field(Span(0.0, 0.0), description="Stereo position or a random range.")  # type: ignore[assignment]
     max_voices: int = Field(1, ge=1, le=16, description="At most this many playing at once.")
     states: tuple[Name, ...] | None = Field(
@@ -504,6 +515,80 @@ class Master(_Model):
     )
 
 
+def _levels_shorthand(value: Any) -> Any:
+    if isinstance(value, str):
+        return {"layer": value, "cue": value, "scatter": value}
+    return value
+
+
+class Levels(_Model):
+    """The `level` of every layer, cue and scatter that gives none (and of `play()`: cue)."""
+
+    layer: LoudnessLevel = Field(
+        Loudness("voice", -25.0), description="Beds: heard, and well out of the voice's way."
+    )
+    cue: LoudnessLevel = Field(
+        Loudness("voice", -15.0), description="Cues and one-shots: clear, never over the voice."
+    )
+    scatter: LoudnessLevel = Field(
+        Loudness("voice", -20.0), description="Scattered one-shots: part of the room."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand(cls, value: Any) -> Any:
+        return _levels_shorthand(value)
+
+    def of(self, p: _Plays) -> Loudness:
+        """The level ``p`` plays at: its own, or this default for its kind."""
+        if p.level is not None:
+            return p.level
+        if isinstance(p, Layer):
+            return self.layer
+        return self.scatter if isinstance(p, Scatter) else self.cue
+
+
+LEVELS_FILE = Levels(layer=FILE_LEVEL, cue=FILE_LEVEL, scatter=FILE_LEVEL)
+
+
+class VoiceRef(_Model):
+    """How loud the agent's voice is at the caller: what `voice -N LU` levels are under."""
+
+    loudness: VoiceLoudness = Field(
+        -20.0,
+        description="The voice's loudness ('-20 LUFS', the usual TTS level), or 'auto': "
+        "measured live from the agent's speech, with voice-relative levels following it.",
+    )
+    start: VoiceLoudness = Field(
+        -20.0, description="With 'auto': the loudness assumed until speech has been heard."
+    )
+    glide: Duration = Field(
+        1.5, description="With 'auto': how long levels take to follow a change of the voice."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _expand(cls, value: Any) -> Any:
+        return {"loudness": value} if isinstance(value, str | int | float) else value
+
+    @model_validator(mode="after")
+    def _start_fixed(self) -> VoiceRef:
+        if self.start == "auto":
+            raise PydanticCustomError(
+                "loudness", "voice.start is a loudness like '-20 LUFS', not 'auto'", {}
+            )
+        return self
+
+    @property
+    def auto(self) -> bool:
+        return self.loudness == "auto"
+
+    @property
+    def reference(self) -> float:
+        """The loudness voice-relative levels are computed for before anything is measured."""
+        return float(self.start if self.loudness == "auto" else self.loudness)
+
+
 class Scene(_Model):
     """A sound scene: sounds, layers, states, transitions, triggers and scatter."""
 
@@ -524,6 +609,8 @@ class Scene(_Model):
         description="agent.X events move to the state named X when no declared transition matches.",
     )
     master: Master = Field(default_factory=Master)
+    voice: VoiceRef = Field(default_factory=VoiceRef)
+    levels: Levels = Field(default_factory=Levels)
     sounds: Annotated[dict[Name, Sound], AfterValidator(_freeze)] = Field(
         default_factory=FrozenDict
     )
@@ -594,6 +681,8 @@ def schema() -> dict[str, Any]:
         "LayerLevel": LEVEL_SCHEMA,
         "Trigger": {"type": ["string", "null"]},
         "Duck": {"anyOf": [{"type": "boolean"}, LEVEL_SCHEMA]},
+        "VoiceRef": {"type": "string"},
+        "Levels": {"type": "string"},
         "State": {"type": "null"},
     }
     defs = out["$defs"]
@@ -612,6 +701,7 @@ __all__ = [
     "Duck",
     "Layer",
     "LayerLevel",
+    "Levels",
     "Master",
     "Scatter",
     "Scene",
@@ -621,5 +711,6 @@ __all__ = [
     "Trigger",
     "Trim",
     "Variant",
+    "VoiceRef",
     "schema",
 ]

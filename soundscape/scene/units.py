@@ -82,6 +82,124 @@ def parse_level(value: Any) -> float:
     return gain
 
 
+LOUDNESS_RANGE = (-70.0, 0.0)
+"""Absolute targets outside this are no sound (below BS.1770's gate) or beyond full scale."""
+VOICE_OFFSET_RANGE = (-50.0, 10.0)
+"""Voice-relative targets outside this are surely typos (50 LU under a voice is silence)."""
+
+_LUFS_RE = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*LUFS\s*$", re.IGNORECASE)
+_VOICE_RE = re.compile(r"^\s*voice\s*(?:([+-])\s*(\d+(?:\.\d*)?|\.\d+)\s*LU)?\s*$", re.IGNORECASE)
+_LU_RE = re.compile(r"^\s*[+-]?(?:\d+(?:\.\d*)?|\.\d+)\s*LU\s*$", re.IGNORECASE)
+
+
+class Loudness(NamedTuple):
+    """A level given as loudness: what a voice is normalised to before its `gain` trims it.
+
+    ``kind`` is ``"lufs"`` (``value``: integrated loudness, BS.1770), ``"voice"`` (``value``:
+    LU relative to the scene's voice reference) or ``"file"`` (the clip as it is: no
+    normalisation; ``value`` is 0).
+    """
+
+    kind: str
+    value: float = 0.0
+
+    def __str__(self) -> str:
+        if self.kind == "file":
+            return "file"
+        if self.kind == "voice":
+            return "voice" if self.value == 0 else f"voice {self.value:+g} LU"
+        return f"{self.value:g} LUFS"
+
+    def lufs(self, voice: float) -> float | None:
+        """The target in LUFS for a voice reference of ``voice`` LUFS; None for ``file``."""
+        if self.kind == "file":
+            return None
+        return self.value + (voice if self.kind == "voice" else 0.0)
+
+
+FILE_LEVEL = Loudness("file")
+
+
+def parse_loudness(value: Any) -> Loudness:
+    """``-45 LUFS``, ``voice -24 LU``, ``voice`` or ``file`` → a `Loudness`."""
+    if isinstance(value, Loudness):
+        return value
+    if not isinstance(value, str):
+        raise _err(
+            "loudness",
+            "level is a loudness like '-45 LUFS', 'voice -24 LU' or 'file', got {v!r}; "
+            "a plain number or dB value is a trim: write it as `gain`",
+            v=value,
+        )
+    text = value.strip()
+    if text.lower() == "file":
+        return FILE_LEVEL
+    m = _LUFS_RE.match(text)
+    if m:
+        lufs = float(m.group(1))
+        lo, hi = LOUDNESS_RANGE
+        if not lo <= lufs <= hi:
+            raise _err(
+                "loudness_range",
+                "{v:g} LUFS is outside {lo:g} to {hi:g} LUFS; a bed is typically -40 to "
+                "-50 LUFS and a voice about -20 LUFS",
+                v=lufs,
+                lo=lo,
+                hi=hi,
+            )
+        return Loudness("lufs", lufs)
+    m = _VOICE_RE.match(text)
+    if m:
+        off = 0.0 if m.group(2) is None else float(m.group(2)) * (-1 if m.group(1) == "-" else 1)
+        lo, hi = VOICE_OFFSET_RANGE
+        if not lo <= off <= hi:
+            raise _err(
+                "loudness_range",
+                "'{v}' is outside voice {lo:+g} LU to voice {hi:+g} LU; beds sit about "
+                "25 LU under the voice ('voice -25 LU')",
+                v=text,
+                lo=lo,
+                hi=hi,
+            )
+        return Loudness("voice", off)
+    if _LU_RE.match(text):
+        raise _err(
+            "loudness",
+            "'{v}' needs its reference: write 'voice {v}' (LU under the agent's voice) or "
+            "an absolute loudness like '-45 LUFS'",
+            v=text,
+        )
+    if _LEVEL_RE.match(text):
+        raise _err(
+            "loudness",
+            "'{v}' is a gain, not a loudness: write it as `gain: {v}` (a trim), or give "
+            "`level` as '-45 LUFS' or 'voice -24 LU'",
+            v=text,
+        )
+    raise _err(
+        "loudness",
+        "expected a loudness like '-45 LUFS', 'voice -24 LU' or 'file', got '{v}'",
+        v=text,
+    )
+
+
+def parse_voice_loudness(value: Any) -> float | str:
+    """A scene's voice reference: ``-20 LUFS`` → -20.0, or ``auto``."""
+    if isinstance(value, str) and value.strip().lower() == "auto":
+        return "auto"
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        raise _err("loudness", "write the voice's loudness with its unit: '{v} LUFS'", v=value)
+    got = parse_loudness(value)
+    if got.kind != "lufs":
+        raise _err(
+            "loudness",
+            "the voice reference is an absolute loudness like '-20 LUFS', or 'auto' to "
+            "measure the agent's speech; got '{v}'",
+            v=value,
+        )
+    return got.value
+
+
 def parse_duration(value: Any) -> float:
     """``250ms``, ``2s``, ``1.5 s``, ``2min`` or the bare number ``0`` → seconds."""
     if isinstance(value, bool):
@@ -169,6 +287,21 @@ LEVEL_SCHEMA = _schema(
     ["-18 dB", 0.3],
     number=True,
 )
+LOUDNESS_SCHEMA = {
+    "type": "string",
+    "pattern": r"^\s*([+-]?(\d+(\.\d*)?|\.\d+)\s*[lL][uU][fF][sS]|[vV][oO][iI][cC][eE]"
+    r"(\s*[+-]\s*(\d+(\.\d*)?|\.\d+)\s*[lL][uU])?|[fF][iI][lL][eE])\s*$",
+    "description": "A loudness (BS.1770 integrated, as decoded): '-45 LUFS', relative to the "
+    "agent's voice 'voice -24 LU', or 'file' (the clip's own level).",
+    "examples": ["voice -25 LU", "-45 LUFS", "file"],
+}
+VOICE_LOUDNESS_SCHEMA = {
+    "anyOf": [
+        {"const": "auto"},
+        {"type": "string", "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*[lL][uU][fF][sS]\s*$"},
+    ],
+    "description": "The agent voice's loudness: '-20 LUFS', or 'auto' (measured live).",
+}
 DURATION_PATTERN = r"^\s*(\d+(\.\d*)?|\.\d+)\s*(ms|s|sec|min)\s*$"
 _DURATION_SCHEMA = _schema(
     DURATION_PATTERN,
@@ -192,6 +325,12 @@ def _span_schema(one: dict[str, Any], what: str) -> dict[str, Any]:
 
 
 Level = Annotated[float, BeforeValidator(parse_level), WithJsonSchema(LEVEL_SCHEMA)]
+LoudnessLevel = Annotated[
+    Loudness, BeforeValidator(parse_loudness), WithJsonSchema(LOUDNESS_SCHEMA)
+]
+VoiceLoudness = Annotated[
+    float | str, BeforeValidator(parse_voice_loudness), WithJsonSchema(VOICE_LOUDNESS_SCHEMA)
+]
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
 Probability = Annotated[float, BeforeValidator(parse_probability), WithJsonSchema(_PROB_SCHEMA)]
 LevelSpan = Annotated[

@@ -23,7 +23,7 @@ def test_bs1770_reference_tone(rate):
     assert integrated_loudness(sine(997, 0.1, 5, rate), rate) == pytest.approx(-23.01, abs=0.05)
 
 
-def test_k_weighting_lifts_highs_and_cuts_lows():
+def testk_weighting_lifts_highs_and_cuts_lows():
     hi = integrated_loudness(sine(8000, 0.1, 3), 48000)
     lo = integrated_loudness(sine(40, 0.1, 3), 48000)
     mid = integrated_loudness(sine(997, 0.1, 3), 48000)
