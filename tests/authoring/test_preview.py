@@ -46,9 +46,11 @@ def tone(path: Path, freq: float, db: float) -> None:
     write_wav(path, (10 ** (db / 20) * np.sin(2 * np.pi * freq * t))[:, None], RATE)
 
 
+# The tones play as written (`levels: file`): the page's meters are checked in dBFS.
 SCENE = """\
 version: 1
 name: tones
+levels: file
 layers:
   bed: {source: bed.wav, gain: -6 dB}
 states:
@@ -122,7 +124,7 @@ def test_invalid_edit_keeps_the_old_scene_and_reports_where(scene_dir):
     assert "missing.wav" in live.diagnostics[0]
     path.write_text(SCENE + "  oops: {cues: [nothing]}\n", encoding="utf-8")
     assert live.reload() is False
-    assert live.diagnostics == [f"{path}:12:17: error: sound 'nothing' is not defined [SC201]\n"
+    assert live.diagnostics == [f"{path}:13:17: error: sound 'nothing' is not defined [SC201]\n"
                                 "  hint: define it under `sounds:`, or use `source:` to play a "
                                 "file directly"]  # fmt: skip
     assert live.ui()["buttons"] and level_db(live.render(RATE)[:, 0], BED_HZ) > -30
@@ -351,7 +353,7 @@ async def test_page_plays_the_scene_follows_buttons_and_reloads(scene_dir, page)
         )
         assert shown == (
             "The file has errors; still playing the last good version.\n\n"
-            f"{path}:14:34: error: states.on-hold.cues[0].gain: expected a level like '-18 dB'"
+            f"{path}:15:34: error: states.on-hold.cues[0].gain: expected a level like '-18 dB'"
             " or a linear factor like 0.3, got 'loud' [SC102]"
         )
         frames = await page.js("soundscape.audio.frames")

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 from support.audio_checks import dc, onset, scene_engine, sine, tone_level, write_wav
 
+from soundscape.audio.analysis import integrated_loudness
 from soundscape.engine import Engine, compile_scene
 from soundscape.errors import AssetError
 from soundscape.scene import load, loads
@@ -22,8 +23,10 @@ def test_scene_with_real_files_compiles_and_plays(tmp_path) -> None:
         "version: 1\nlayers:\n  bed: {source: bed.wav, fade_in: 0}\n", str(tmp_path / "s.yaml")
     )
     eng = Engine(compile_scene(scene), seed=0)
-    out = eng.render(R)
-    assert tone_level(out[R // 4 :], 220) == pytest.approx(0.4, abs=0.01)
+    out = eng.render(2 * R)
+    # No level given: a bed plays 25 LU under the default -20 LUFS voice.
+    assert integrated_loudness(out, R) == pytest.approx(-45.0, abs=0.5)
+    assert tone_level(out[R // 4 :], 220) > 0.001
 
 
 def test_missing_file_is_an_asset_error_naming_it(tmp_path) -> None:

@@ -126,7 +126,7 @@ def test_play_a_file_and_stop_it_honours_fade_out(tmp_path) -> None:
     path = write_wav(tmp_path / "note.wav", sine(440, 1.0, 0.5))
     scene = loads("version: 1\n", str(tmp_path / "s.yaml"))
     eng = Engine(compile_scene(scene), seed=0)
-    h = eng.play(str(path), fade_out=0.2)
+    h = eng.play(str(path), fade_out=0.2, level="file")
     first = eng.render(R // 4)
     assert tone_level(first[2400:], 440) == pytest.approx(0.5, abs=0.01)
     eng.stop(h)

@@ -187,14 +187,30 @@ def chi_square(counts: Mapping[Any, int], weights: Mapping[Any, float]) -> float
 # ------------------------------------------------------------------- engines from YAML
 
 
-def scene_plan(text: str, clips: Mapping[str, np.ndarray], *, rate: int = RATE, channels: int = 1):
-    """Compile scene YAML whose sources are served from ``clips`` (file name → array)."""
+def scene_plan(
+    text: str,
+    clips: Mapping[str, np.ndarray],
+    *,
+    rate: int = RATE,
+    channels: int = 1,
+    levels: str | None = "file",
+):
+    """Compile scene YAML whose sources are served from ``clips`` (file name → array).
+
+    The engine's mechanics (fades, ducking, limiter, pools) are tested on clips played as
+    they are: unless ``levels`` is None, or the scene says otherwise, it gets
+    ``levels: {levels}`` (default ``file``), so a 0.5 sine at gain 1 plays at 0.5.
+    """
+    import re
     import textwrap
 
     from soundscape.engine import compile_scene
     from soundscape.scene import loads
 
-    scene = loads(textwrap.dedent(text), "/virtual/scene.yaml")
+    text = textwrap.dedent(text)
+    if levels is not None and not re.search(r"^levels\s*:", text, re.MULTILINE):
+        text = text.rstrip("\n") + f"\nlevels: {levels}\n"
+    scene = loads(text, "/virtual/scene.yaml")
     return compile_scene(scene, rate=rate, channels=channels, loader=clip_loader(clips))
 
 
@@ -206,11 +222,14 @@ def scene_engine(
     rate: int = RATE,
     channels: int = 1,
     events: list | None = None,
+    levels: str | None = "file",
 ):
-    """An `Engine` for scene YAML with in-memory clips; ``events`` collects its EngineEvents."""
+    """An `Engine` for scene YAML with in-memory clips (played as `scene_plan` says);
+    ``events`` collects its EngineEvents."""
     from soundscape.engine import Engine
 
-    eng = Engine(scene_plan(text, clips, rate=rate, channels=channels), seed=seed)
+    plan = scene_plan(text, clips, rate=rate, channels=channels, levels=levels)
+    eng = Engine(plan, seed=seed)
     if events is not None:
         eng.on_event = events.append
     return eng
