@@ -11,9 +11,11 @@ BED_GAIN, AMP, DUCK = 0.3, 0.5, 0.25
 THINK_FADE_OUT = 0.05
 CUE = 0.25  # think/tool cues: gain 0.5 × AMP (bed + both cues stay under the ceiling)
 
+# Both scenes play their tones as written (`levels: file`): tests check them in dBFS.
 SCENE = """\
 version: 1
 name: tones
+levels: file
 sounds:
   bed: bed.wav
   think: think.wav
@@ -53,6 +55,7 @@ triggers:
 HOLD = """\
 version: 1
 name: hold
+levels: file
 sounds:
   music: other.wav
 layers:
