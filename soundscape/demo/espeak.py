@@ -9,6 +9,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from ..audio.loudness import clip_loudness
 from ..testing import ScriptedTTS
 
 log = logging.getLogger("soundscape")
@@ -48,10 +49,10 @@ def speak(text: str, *, voice: str = "en-us", words_per_minute: int = 165) -> np
 class EspeakTTS(ScriptedTTS):
     """`ScriptedTTS` that speaks with espeak-ng instead of a buzzing tone."""
 
-    def __init__(self, *, voice: str = "en-us", level: float = 0.5) -> None:
+    def __init__(self, *, voice: str = "en-us", loudness: float = -20.0) -> None:
         super().__init__(sample_rate=ESPEAK_RATE)
         self.espeak_voice = voice
-        self.gain = level
+        self.loudness = loudness
         self._said: dict[str, np.ndarray] = {}
 
     def prepare(self, texts: Iterable[str]) -> None:
@@ -72,5 +73,11 @@ class EspeakTTS(ScriptedTTS):
         pcm = speak(text, voice=self.espeak_voice).astype(np.float32)
         if pcm.size == 0:
             return super().voice(text)
-        peak = float(np.abs(pcm).max()) or 1.0
-        return (pcm * (self.gain * 32767 / peak)).astype(np.int16)
+        # Each line at the scene's voice reference (-20 LUFS by default, the usual TTS level),
+        # so the demo shows beds at the distance their `voice -N LU` levels promise; never
+        # above 0.9 peak, so the voice itself does not clip.
+        x = pcm / 32768.0
+        lufs = clip_loudness(x[:, None], ESPEAK_RATE)
+        peak = float(np.abs(x).max()) or 1.0
+        gain = min(10.0 ** ((self.loudness - lufs) / 20.0) if lufs > -70 else 1.0, 0.9 / peak)
+        return np.clip(x * gain * 32767.0, -32768, 32767).astype(np.int16)

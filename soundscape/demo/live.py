@@ -61,7 +61,7 @@ class _LiveCall:
 
     @classmethod
     async def prepare(cls, scene: Scene, voice: str | None) -> _LiveCall:
-        tts, voice_name = make_tts(voice)
+        tts, voice_name = make_tts(voice, loudness=scene.voice.reference)
         await prepare_voice(tts)
         return cls(scene, tts, voice_name)
 

@@ -68,7 +68,7 @@ def render_offline(scene: Scene, *, voice: str | None = None) -> DemoResult:
 
     timeline, lines = offline_timeline(scene)
     rendered = render(scene, timeline, seed=0, rate=RATE)
-    tts, voice_name = make_tts(voice)
+    tts, voice_name = make_tts(voice, loudness=scene.voice.reference)
     audio = rendered.audio[:, 0]
     if transfer_mode(scene) == "play":
         _mix_hold_music(audio, 17.0 + 3.4, 17.0 + 3.4 + HOLD_SECONDS + 0.1)

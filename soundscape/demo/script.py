@@ -60,13 +60,14 @@ class DemoResult:
     user_said: list[str] = field(default_factory=list)
 
 
-def make_tts(voice: str | None = None) -> tuple[Any, str]:
-    """The agent's voice: espeak-ng when installed (or asked for), else the synthetic tone."""
+def make_tts(voice: str | None = None, *, loudness: float = -20.0) -> tuple[Any, str]:
+    """The agent's voice: espeak-ng when installed (or asked for), each line at ``loudness``
+    LUFS (the scene's voice reference), else the synthetic tone."""
     from ..testing import ScriptedTTS
     from .espeak import EspeakTTS, espeak_binary
 
     if voice != "synthetic" and espeak_binary() is not None:
-        return EspeakTTS(), "espeak-ng"
+        return EspeakTTS(loudness=loudness), "espeak-ng"
     return ScriptedTTS(level=0.3), "synthetic"
 
 

@@ -11,9 +11,13 @@ import wave
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from soundscape.audio import load_clip
+from soundscape.audio.analysis import integrated_loudness
+from soundscape.cli.demo import default_scene
 from soundscape.demo.livekit_local import LocalServer
+from soundscape.scene import load
 from soundscape.scene.sources import resolve
 
 RATE = 48000
@@ -102,6 +106,33 @@ def test_demo_records_the_agents_voice_over_the_scene_bed(
     office = match("office-ambience")
     others = max(match(n) for n in ("crowded-room", "city-ambience", "room-tone", "pink-noise"))
     assert office > 2 * others, (office, others)
+
+    # Levels as a caller hears them, through the SFU and Opus: the bed (alone before the
+    # greeting and while the caller speaks) sits under the voice by the distance the scene's
+    # level promises (the demo's voice speaks at the scene's voice reference).
+    scene = load(default_scene())
+    layer = next(iter(scene.layers.values()))
+    promised = scene.voice.reference - scene.levels.of(layer).lufs(scene.voice.reference)
+    # The bed alone: before the greeting, and while the caller asks (a listening state the
+    # agent leaves for thinking; later ones hold the hold music). The agent's voice reaches
+    # the caller a little before its `speaking` state does, hence the margins.
+    sts = summary["states"]
+    asks = [
+        (float(s["at"]) + 0.3, float(sts[i + 1]["at"]) - 0.4)
+        for i, s in enumerate(sts[:-1])
+        if s["state"] == "listening" and sts[i + 1]["state"] == "thinking"
+    ]
+    assert len(asks) == 2
+    bed_parts = [before[: max(0, len(before) - int(0.3 * RATE))]]
+    bed_parts += [audio[int(a * RATE) : int(b * RATE)] for a, b in asks]
+    bed_lufs = integrated_loudness(np.concatenate(bed_parts)[:, None], RATE)
+    voice_lufs = integrated_loudness(
+        np.concatenate([audio[int(a * RATE) : int(b * RATE)] for a, b in speaking])[:, None], RATE
+    )
+    assert voice_lufs == pytest.approx(scene.voice.reference, abs=2.0)
+    # ±4 LU: these ~3 s are a window of the office ambience, whose own 3-s loudness ranges
+    # from 4 LU under to 2 LU over the loudness of its whole loop (what `level` sets).
+    assert voice_lufs - bed_lufs == pytest.approx(promised, abs=4.0), (voice_lufs, bed_lufs)
 
 
 def test_without_a_server_the_demo_says_so_and_renders_the_same_call_offline(

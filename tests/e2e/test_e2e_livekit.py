@@ -37,9 +37,11 @@ CHIME_SECONDS = 0.6
 SETTLE = 0.6  # what arrives this long after an event shows the new state (fades + network)
 WIN = 1920  # 40 ms windows: tones 220 Hz apart stay apart
 
+# Tones as written (`levels: file`): their levels at the caller are checked against the gains.
 SCENE = """\
 version: 1
 name: e2e-tones
+levels: file
 sounds:
   bed: bed.wav
   think: think.wav

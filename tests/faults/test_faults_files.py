@@ -75,7 +75,7 @@ async def test_a_clip_gone_bad_before_start_is_a_clear_error_and_nothing_leaks(t
     with pytest.raises(AssetError) as err:
         await scape.start(room=room, agent_session=session)
     msg = str(err.value)
-    assert "think.wav" in msg and "scene.yaml:5" in msg  # the clip, and where the scene names it
+    assert "think.wav" in msg and "scene.yaml:6" in msg  # the clip, and where the scene names it
     assert ("not found" in msg or "cannot read" in msg) if fault == "deleted" else "damaged" in msg
     assert not scape.running and room.local_participant.published == []
     assert [t for t in asyncio.all_tasks() - before if not t.done()] == []

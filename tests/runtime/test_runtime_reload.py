@@ -29,9 +29,11 @@ BED, CUE, PAD, OTHER = 220.0, 660.0, 990.0, 1320.0
 AMP = 0.5
 XF = 4800  # 100 ms crossfade
 
+# Tones as written (`levels: file`): the tests follow each one's level in the output.
 SCENE = """\
 version: 1
 name: reload
+levels: file
 sounds:
   bed: bed.wav
   cue: cue.wav
@@ -237,10 +239,10 @@ async def test_live_invalid_edit_keeps_playing_and_reports_file_line_col(tmp_pat
         result = await scape.reload()
     assert not result.ok
     assert [str(d).splitlines()[0] for d in result.diagnostics] == [
-        f"{path}:9:16: error: sound 'bedd' is not defined; did you mean 'bed'? [SC201]"
+        f"{path}:10:16: error: sound 'bedd' is not defined; did you mean 'bed'? [SC201]"
     ]
     assert any(
-        "keeps playing" in r.getMessage() and ":9:16" in r.getMessage() for r in caplog.records
+        "keeps playing" in r.getMessage() and ":10:16" in r.getMessage() for r in caplog.records
     )
     await asyncio.sleep(0.4)
     await scape.aclose(fade=0.01)
