@@ -1,7 +1,8 @@
-"""What the asset rules measured about a clip, kept on disk between runs.
+"""What was measured about a clip (by the asset rules, and its loudness), kept on disk.
 
 Measuring a clip means numpy, often PyAV, and a pass over every sample: most of what
-`soundscape lint one.yaml` costs when the scene names a long ambience. The numbers are few
+`soundscape lint one.yaml` costs when the scene names a long ambience, and what compiling
+a scene with `level:` targets would cost every job (`audio.loudness.measured`). The numbers are few
 (a peak, a seam step, a share of energy in the telephone band), so they are stored as a
 small JSON file per clip and measurement under the cache directory (``lint-v1/``, beside
 the decoded clips), keyed like the decoded-clip cache: the file's resolved path, size,
