@@ -249,19 +249,22 @@ def _cached(
 
 
 def _integrated(file: Path, trim: tuple[float, float | None]) -> float:
+    # A stored record needs neither numpy nor a decode (`measured` itself imports numpy).
+    stored = facts.load(file, LOUDNESS_KIND, trim)
+    if isinstance(stored, int | float) and not isinstance(stored, bool):
+        return float(stored)
     from ...audio.loudness import measured
 
-    # `measured` reads the stored record first: a clip measured before is not decoded.
     return measured(file, LOUDNESS_KIND, trim, lambda: _mono(file, trim), RATE)
 
 
 def _range(file: Path, trim: tuple[float, float | None]) -> tuple[float, float] | None:
-    from ...audio.loudness import loop_loudness_range
-
     stored = facts.load(file, RANGE_KIND, trim)
     if isinstance(stored, dict) and "range" in stored:
         r = stored["range"]
         return None if r is None else (float(r[0]), float(r[1]))
+    from ...audio.loudness import loop_loudness_range
+
     got = loop_loudness_range(_mono(file, trim), RATE)
     facts.store(file, RANGE_KIND, trim, {"range": None if got is None else list(got)})
     return got
