@@ -51,9 +51,10 @@ def _hint(h: _levels.Heard, name: str, state: str | None) -> str:
             f"layer's level), or give the layer `level: {default}`"
         )
     if h.level.kind == "file":
+        trim = " (and drop the `gain` trim)" if h.trim < 1.0 else ""
         return (
-            f"write `level: {default}` instead of `level: file` (and drop the `gain` trim): "
-            "the clip is then brought to a loudness a caller hears, whatever the file's level"
+            f"write `level: {default}` instead of `level: file`{trim}: the clip is then "
+            "brought to a loudness a caller hears, whatever the file's level"
         )
     if h.trim < 1.0:
         return (

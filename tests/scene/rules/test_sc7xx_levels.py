@@ -272,3 +272,22 @@ def test_the_reported_loudness_is_what_a_render_plays(
     played = integrated_loudness(out.audio[RATE:], RATE)
     assert abs(played - reported["SC701"]) < 0.3
     assert reported["SC701"] == reported["SC702"]
+
+
+def test_with_a_measured_voice_levels_are_judged_against_its_assumed_start(
+    write_scene: WriteScene, tmp_path: Path
+):
+    clip = _tone(tmp_path, seconds=1.0)
+    path = write_scene(
+        """
+        version: 1
+        voice: {loudness: auto, start: -30 LUFS}
+        states:
+          idle: {cues: [{source: tone.wav, level: file, gain: -18 dB}]}
+        """
+    )
+    d = one(lint(path), "SC703")
+    assert d.message.endswith(
+        f"{clip - 18 + 30:.1f} LU over the voice (-30 LUFS, assumed until `voice: auto` "
+        "measures it); it will startle the caller and cover the words"
+    )
