@@ -10,6 +10,9 @@ measured once per machine, not once per job.
 `VoiceMeter` follows the agent's speech: K-weighted power per 100 ms hop, averaged over
 the last 3 s of *speech* (hops quieter than the silence gate or far below the running
 estimate are pauses, not a quieter voice), as EBU R128's short-term loudness is over 3 s.
+
+`loop_loudness_range` is how much a looping bed's short-term loudness moves (EBU Tech 3342's
+loudness range, taken around the loop): what `soundscape lint` calls pumping (SC704).
 """
 
 from __future__ import annotations
@@ -148,4 +151,40 @@ class VoiceMeter:
         return True
 
 
-__all__ = ["GATE_LUFS", "VoiceMeter", "clip_loudness", "measured"]
+SHORT_TERM_SECONDS = 3.0
+"""EBU R128's short-term window."""
+RANGE_GATE_LU = 20.0
+"""EBU Tech 3342: short-term values this far under their mean are pauses, not the range."""
+
+
+def loop_loudness_range(samples: np.ndarray, rate: int) -> tuple[float, float] | None:
+    """The (10th, 95th) percentile of the short-term (3 s) loudness of ``samples`` played as
+    a loop, in LUFS: EBU Tech 3342's loudness range is their difference.
+
+    The loop wraps: the K-weighting is applied circularly (the filter's steady state on an
+    endless loop) and windows run across the seam, as a caller hears them. Short-term values
+    are taken every 100 ms, gated at -70 LUFS and 20 LU under their power mean. None when
+    the clip is shorter than one window (a 3 s window then always holds the whole loop) or
+    silent.
+    """
+    x = np.asarray(samples, dtype=np.float64).reshape(samples.shape[0], -1)
+    n = x.shape[0]
+    win, hop = round(SHORT_TERM_SECONDS * rate), round(HOP_SECONDS * rate)
+    if n < win:
+        return None
+    k = k_weighting(rate, n)
+    y = np.fft.irfft(np.fft.rfft(x, axis=0) * k[:, None], n, axis=0)
+    power = np.square(y).sum(axis=1)
+    csum = np.concatenate(([0.0], np.cumsum(np.concatenate([power, power[:win]]))))
+    starts = np.arange(0, n, hop)
+    z = (csum[starts + win] - csum[starts]) / win
+    z = z[z > 10.0 ** ((GATE_LUFS + 0.691) / 10.0)]
+    if z.size == 0:
+        return None
+    z = z[z > float(z.mean()) * 10.0 ** (-RANGE_GATE_LU / 10.0)]
+    lufs = -0.691 + 10.0 * np.log10(z)
+    low, high = np.percentile(lufs, [10.0, 95.0])
+    return float(low), float(high)
+
+
+__all__ = ["GATE_LUFS", "VoiceMeter", "clip_loudness", "loop_loudness_range", "measured"]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import difflib
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -53,6 +54,14 @@ def add_parser(p: argparse.ArgumentParser) -> None:
         default=[],
         metavar="RULE",
         help="switch off a rule by code or name (repeatable, or comma-separated)",
+    )
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="RULE.OPTION=VALUE",
+        help="change a rule's threshold, e.g. --set bed-inaudible.max-lu=40 (repeatable; "
+        "the options are listed with each rule in docs/lint-rules.md)",
     )
     p.add_argument(
         "--untrusted",
@@ -108,6 +117,12 @@ def run(args: argparse.Namespace) -> int:
             if rule is None:
                 return _usage(f"unknown rule '{ident}'{_suggest(ident)} (see --list-rules)")
             disabled.add(rule.code)
+    extra: dict[str, float] = {}
+    for item in args.set:
+        got = _option(item)
+        if isinstance(got, str):
+            return _usage(got)
+        extra[got[0]] = got[1]
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         return _usage("; ".join(f"'{p}' does not exist" for p in missing))
@@ -129,12 +144,36 @@ def run(args: argparse.Namespace) -> int:
     from ..scene.policy import TRUSTED, Policy
 
     policy = Policy.untrusted(args.asset_root) if args.untrusted else TRUSTED
-    options = LintOptions(assets=not args.no_assets, disabled=disabled, policy=policy)
+    options = LintOptions(assets=not args.no_assets, disabled=disabled, extra=extra, policy=policy)
     diags = lint_files(files, options, jobs=args.jobs)  # None: as many as the cores
     report = formats.Report([str(f) for f in files], diags, skipped=[str(f) for f in skipped])
     out.write(formats.render(report, args.format, color=_color(args.color, out)))
     failing = {"error", "warning"} if args.strict else {"error"}
     return 1 if any(d.severity in failing for d in diags) else 0
+
+
+def _option(item: str) -> tuple[str, float] | str:
+    """``RULE.OPTION=VALUE`` → the `LintOptions.extra` key ("NAME.OPTION") and value, or
+    what is wrong with it."""
+    from ..lint.runner import rule_by_id
+
+    key, eq, value = item.partition("=")
+    ident, dot, option = key.strip().rpartition(".")
+    if not eq or not dot:
+        return f"--set takes RULE.OPTION=VALUE (e.g. bed-inaudible.max-lu=40), got '{item}'"
+    rule = rule_by_id(ident)
+    if rule is None:
+        return f"unknown rule '{ident}'{_suggest(ident)} (see --list-rules)"
+    if option not in rule.options:
+        known = ", ".join(rule.options) or "none"
+        return f"rule {rule.code} {rule.name} has no option '{option}' (its options: {known})"
+    try:
+        number = float(value)
+    except ValueError:
+        number = math.nan
+    if not math.isfinite(number):
+        return f"--set {key}: expected a number, got '{value.strip()}'"
+    return f"{rule.name}.{option}", number
 
 
 def _list_rules(fmt: str, out: TextIO) -> int:

@@ -17,15 +17,13 @@ import numpy as np
 from ..errors import AssetError
 from ..scene.model import Action, Cue, Duck, Scene, Sound, Transition, Trim, _Plays
 from ..scene.sources import resolve
-from ..scene.units import FILE_LEVEL, Loudness, Span, db_to_gain
+from ..scene.units import FILE_LEVEL, MAX_NORM_DB, Loudness, Span, db_to_gain
 from ..scene.walk import plays as walk_plays
 from .loops import LoopBuffer, loop_buffer
 
 log = logging.getLogger("soundscape")
 
 GATE_LUFS = -70.0
-MAX_NORM_DB = 40.0
-"""A clip 40 dB quieter than its target is mostly noise floor: do not raise it further."""
 
 Loader = Callable[[Path, int, int], Any]
 """``loader(path, rate, channels)`` → a Clip (with ``.samples``) or a float32 (frames, ch) array."""

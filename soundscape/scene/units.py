@@ -119,6 +119,9 @@ class Loudness(NamedTuple):
 
 FILE_LEVEL = Loudness("file")
 
+MAX_NORM_DB = 40.0
+"""The most a `level` raises a clip: 40 dB under its target, a clip is mostly noise floor."""
+
 
 def parse_loudness(value: Any) -> Loudness:
     """``-45 LUFS``, ``voice -24 LU``, ``voice`` or ``file`` → a `Loudness`."""

@@ -94,7 +94,7 @@ def test_errors_exit_1(write_scene, capsys):
 
 
 def test_clean_scene_exits_0(write_scene, capsys):
-    path = write_scene("version: 1\nlayers: {room: {source: builtin:office-ambience, gain: 0.3}}\n")
+    path = write_scene("version: 1\nlayers: {room: {source: builtin:office-ambience}}\n")
     code, out, _ = run(capsys, path)
     assert (code, out) == (0, "1 file checked: no problems found.\n")
 
@@ -232,6 +232,27 @@ def test_disable_by_code_or_name_and_unknown_rule(write_scene, capsys):
     assert "unknown rule 'SC9999'" in err
     code, _, err = run(capsys, path, "--disable", "unused-sounds")
     assert "did you mean 'unused-sound'?" in err
+
+
+def test_set_changes_a_rules_threshold(write_scene, capsys):
+    # The README's bed as BackgroundAudioPlayer plays it: about 46 LU under the voice.
+    path = write_scene(
+        "version: 1\nlayers: {room: {source: builtin:office-ambience, level: file, gain: 0.3}}\n"
+    )
+    code, out, _ = run(capsys, path, "--strict")
+    assert code == 1 and "[SC701]" in out and "a caller will not hear it" in out
+    code, out, _ = run(capsys, path, "--strict", "--set", "bed-inaudible.max-lu=50")
+    assert (code, out) == (0, "1 file checked: no problems found.\n")
+    code, out, _ = run(capsys, path, "--strict", "--set", "SC701.max-lu=50")
+    assert code == 0
+    for bad, says in [
+        ("bed-inaudible=50", "--set takes RULE.OPTION=VALUE"),
+        ("bed-inaudable.max-lu=50", "did you mean 'bed-inaudible'?"),
+        ("bed-inaudible.max=50", "has no option 'max' (its options: max-lu)"),
+        ("bed-inaudible.max-lu=loud", "expected a number, got 'loud'"),
+    ]:
+        code, _, err = run(capsys, path, "--set", bad)
+        assert code == 2 and says in err, err
 
 
 def test_no_assets_skips_missing_files(write_scene, capsys):

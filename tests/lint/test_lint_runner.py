@@ -29,7 +29,7 @@ def test_a_typical_scene_with_builtins_lints_clean(write_scene: WriteScene):
             variants: [builtin:keyboard-typing, builtin:keyboard-typing2]
             pick: shuffle
         layers:
-          room: {sound: office, gain: 0.3, duck: -10 dB}
+          room: {sound: office, duck: -10 dB}
         states:
           idle: {}
           listening: {}

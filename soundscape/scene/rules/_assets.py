@@ -12,10 +12,10 @@ from __future__ import annotations
 import dataclasses
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal, TypeVar, cast
 
 from ...audio import facts
 from ...errors import AssetError
@@ -198,3 +198,88 @@ def _measure(file: Path, trim_start: float, trim_end: float | None) -> Analysis:
     typical = float(np.partition(steps, k)[k])
     seam = float(np.abs(x[0] - x[-1]).max())
     return Analysis(frames=int(x.shape[0]), peak=peak, seam_jump=seam, typical_step=typical)
+
+
+# --- loudness ----------------------------------------------------------------------
+
+LOUDNESS_KIND = f"loudness@{RATE}x1"
+"""The engine's record of a clip at its rate in mono (`Plan.loudness_of`): lint and engine
+share one measurement per clip."""
+RANGE_KIND = f"loudness-range@{RATE}x1"
+
+T = TypeVar("T")
+_loud_cache: dict[tuple[str, int, int, int, int, float, float | None], Any] = {}
+
+
+class _Unreadable(Exception):
+    pass
+
+
+def loudness(ref: SourceRef) -> float | None:
+    """Integrated loudness (LUFS) of the clip as the engine reads it (mono, trimmed); None
+    when it cannot be read (SC401-SC403 say why)."""
+    return _cached(ref, LOUDNESS_KIND, _integrated)
+
+
+def loudness_range(ref: SourceRef) -> tuple[float, float] | None:
+    """The (10th, 95th) percentile of the clip's short-term loudness played as a loop (LUFS);
+    None when unreadable, silent or shorter than one 3 s window."""
+    return _cached(ref, RANGE_KIND, _range)
+
+
+def _cached(
+    ref: SourceRef, kind: str, fn: Callable[[Path, tuple[float, float | None]], T]
+) -> T | None:
+    try:
+        st = ref.file.stat()
+    except (OSError, ValueError):
+        return None
+    trim = (ref.trim.start, ref.trim.end) if ref.trim else (0.0, None)
+    key = (kind, st.st_dev, st.st_ino, st.st_mtime_ns, st.st_size, *trim)
+    with _lock:
+        if key in _loud_cache:
+            return cast("T | None", _loud_cache[key])
+    try:
+        value: T | None = fn(ref.file, trim)
+    except _Unreadable:
+        value = None
+    with _lock:
+        _loud_cache[key] = value
+    return value
+
+
+def _integrated(file: Path, trim: tuple[float, float | None]) -> float:
+    # A stored record needs neither numpy nor a decode (`measured` itself imports numpy).
+    stored = facts.load(file, LOUDNESS_KIND, trim)
+    if isinstance(stored, int | float) and not isinstance(stored, bool):
+        return float(stored)
+    from ...audio.loudness import measured
+
+    return measured(file, LOUDNESS_KIND, trim, lambda: _mono(file, trim), RATE)
+
+
+def _range(file: Path, trim: tuple[float, float | None]) -> tuple[float, float] | None:
+    stored = facts.load(file, RANGE_KIND, trim)
+    if isinstance(stored, dict) and "range" in stored:
+        r = stored["range"]
+        return None if r is None else (float(r[0]), float(r[1]))
+    from ...audio.loudness import loop_loudness_range
+
+    got = loop_loudness_range(_mono(file, trim), RATE)
+    facts.store(file, RANGE_KIND, trim, {"range": None if got is None else list(got)})
+    return got
+
+
+def _mono(file: Path, trim: tuple[float, float | None]) -> Any:
+    """The clip as the engine holds it (`engine.plan._variant`): mono at `RATE`, trimmed."""
+    from ...audio import load_clip
+
+    try:
+        x = load_clip(file, RATE, 1).samples
+    except (AssetError, OSError):
+        raise _Unreadable from None
+    if x.shape[0] == 0:
+        raise _Unreadable
+    a = min(round(trim[0] * RATE), x.shape[0] - 1)
+    b = x.shape[0] if trim[1] is None else round(trim[1] * RATE)
+    return x[a : max(a + 1, b)]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Literal
@@ -32,6 +32,10 @@ class Context:
     merged: Merged
     options: dict[str, Any] = field(default_factory=dict)
 
+    def option(self, rule: str, key: str, default: float) -> float:
+        """A rule's threshold: ``soundscape lint --set RULE.KEY=VALUE``, else ``default``."""
+        return float(self.options.get(f"{rule}.{key}", default))
+
     def at(
         self, path: PathKey, message: str, *, hint: str | None = None, key: bool = False
     ) -> Finding:
@@ -49,11 +53,19 @@ class Rule:
     summary: str
     phase: Phase
     check: Check | None = None
+    options: Mapping[str, float] = field(default_factory=dict, compare=False, hash=False)
+    """The thresholds the rule reads with `Context.option`, and their defaults."""
 
     @classmethod
     def from_module(cls, mod: ModuleType) -> Rule:
         return cls(
-            mod.CODE, mod.NAME, mod.SEVERITY, mod.SUMMARY, mod.PHASE, getattr(mod, "check", None)
+            mod.CODE,
+            mod.NAME,
+            mod.SEVERITY,
+            mod.SUMMARY,
+            mod.PHASE,
+            getattr(mod, "check", None),
+            dict(getattr(mod, "OPTIONS", {})),
         )
 
     def run(self, ctx: Context) -> Iterator[Diagnostic]:

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from ..model import Cue, Scatter, State, _Plays
+from ..model import Cue, State, _Plays
 from ..units import gain_to_db
 from ..yamlio import PathKey
-from . import _assets
+from . import _assets, _levels
 from .rule import Context, Finding
 
 CODE = "SC501"
@@ -56,32 +56,29 @@ def _contributors(ctx: Context, sname: str, state: State) -> Iterator[tuple[floa
     scene = ctx.scene
     for lname, layer in scene.layers.items():
         level = state.layers[lname].gain if lname in state.layers else layer.gain
-        peak = _peak(ctx, layer)
+        peak = _peak(ctx, layer, level)
         if peak > 0:
-            yield level * peak, f"layer '{lname}'"
+            yield peak, f"layer '{lname}'"
     cues: list[Cue] = list(state.cues)
     cues += [a.play for a in state.after.values() if a.play is not None]
     for cue in cues:
-        peak = _peak(ctx, cue)
+        peak = _peak(ctx, cue, cue.gain)
         if peak > 0:
-            yield cue.gain * peak, f"cue '{cue.sound or cue.source}'"
+            yield peak, f"cue '{cue.sound or cue.source}'"
     for name, sc in scene.scatter.items():
         if sc.states is not None and sname not in sc.states:
             continue
-        peak = _peak(ctx, sc)
+        peak = _peak(ctx, sc, float(sc.gain.high))
         if peak > 0:
-            yield _scatter_gain(sc) * peak * sc.max_voices, f"scatter '{name}'"
+            yield peak * sc.max_voices, f"scatter '{name}'"
 
 
-def _scatter_gain(sc: Scatter) -> float:
-    return float(sc.gain.high)
-
-
-def _peak(ctx: Context, p: _Plays) -> float:
-    """The loudest any pick of this play item can be, before its own gain (0 if unknown)."""
+def _peak(ctx: Context, p: _Plays, gain: float) -> float:
+    """The loudest peak any pick of this play item reaches at item gain ``gain``, with its
+    `level`'s normalisation (which the gains trim), as the engine plays it (0 if unknown)."""
     best = 0.0
-    for gain, ref in _assets.played_variants(ctx, p):
-        a = _assets.analyze(ref)
+    for h in _levels.heard(ctx, p, gain):
+        a = _assets.analyze(h.ref)
         if a.ok:
-            best = max(best, gain * a.peak)
+            best = max(best, h.gain * a.peak)
     return best

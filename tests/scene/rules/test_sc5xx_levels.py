@@ -19,6 +19,7 @@ def test_clipping_risk_sums_layers_cues_and_scatter_per_state(
     path = write_scene(
         """
         version: 1
+        levels: file
         layers:
           a: {source: tone.wav, gain: 0.9}
           b: {source: tone.wav, gain: 0.9}
@@ -35,7 +36,7 @@ def test_clipping_risk_sums_layers_cues_and_scatter_per_state(
         """
     )
     diags = lint(path)
-    assert at(diags, "SC501") == [(8, 3), (11, 3)]
+    assert at(diags, "SC501") == [(9, 3), (12, 3)]
     busy, loud = (d for d in diags if d.code == "SC501")
     # busy: 0.25 + 0.25 + 0.4 + 0.3 = 1.2 → +1.6 dBFS
     assert f"sum to {20 * math.log10(1.2):+.1f} dBFS" in busy.message
@@ -51,6 +52,7 @@ def test_master_gain_brings_the_sum_under_0_dbfs(write_scene: WriteScene, tmp_pa
     write_wav(tmp_path / "tone.wav", sine(440, 0.5, peak=0.8))
     scene = """
         version: 1
+        levels: file
         master: {gain: %s}
         layers:
           a: {source: tone.wav}
@@ -58,8 +60,31 @@ def test_master_gain_brings_the_sum_under_0_dbfs(write_scene: WriteScene, tmp_pa
         """
     loud = write_scene(scene % "0 dB", "loud.yaml")
     tamed = write_scene(scene % "-6 dB", "tamed.yaml")
-    assert at(lint(loud), "SC501") == [(3, 1)]
+    assert at(lint(loud), "SC501") == [(4, 1)]
     assert at(lint(tamed), "SC501") == []
+
+
+def test_clipping_risk_counts_what_the_level_raises_a_quiet_clip_by(
+    write_scene: WriteScene, tmp_path: Path
+):
+    from soundscape.audio.loudness import clip_loudness
+
+    x = sine(1000, 1.0, peak=0.05)  # -26 dBFS peak, about -29 LUFS
+    write_wav(tmp_path / "quiet.wav", x)
+    scene = """
+        version: 1
+        levels: %s
+        layers:
+          a: quiet.wav
+          b: quiet.wav
+        """
+    # As the files are, two -26 dBFS peaks sum to -20 dBFS: no risk.
+    assert at(lint(write_scene(scene % "file", "file.yaml")), "SC501") == []
+    # Brought to -6 LUFS each (23 dB up), they sum above full scale.
+    d = one(lint(write_scene(scene % "-6 LUFS", "loud.yaml")), "SC501")
+    each = 20 * math.log10(0.05) + (-6 - clip_loudness(x[:, None], 48000))
+    assert f"layer 'a' {each:+.1f} dBFS, layer 'b' {each:+.1f} dBFS" in d.message
+    assert f"sum to {each + 20 * math.log10(2):+.1f} dBFS" in d.message
 
 
 # --- SC502 silence-dominates / SC503 unused-sound -----------------------------------
