@@ -29,8 +29,12 @@ if TYPE_CHECKING:
 log = logging.getLogger("soundscape")
 
 STEP_DB = 0.5
-"""A new estimate closer than this to the last one sent is not sent: each costs a rewind,
-and half a decibel on a bed under the voice is below what a listener notices."""
+"""An estimate this far from the last one sent is sent at once. Closer ones wait for
+`SETTLE_SECONDS` of speech (each send costs the driver a rewind, and half a decibel on a bed
+under the voice is below what a listener notices)..."""
+SETTLE_SECONDS = 1.0
+FINE_DB = 0.05
+"""...and are sent then if they moved at least this much, so levels end where the voice is."""
 
 BUSY_STATES = ("thinking", "speaking")
 """Agent states in which a speech may already hold the output chain (joining it then would
@@ -46,6 +50,7 @@ class VoiceFollower:
         self._meter: VoiceMeter | None = None
         self._format: tuple[int, int] | None = None
         self._heard_end = 0.0  # loop time at which the speech given so far has played out
+        self._sent_heard = 0.0  # ...and at which the speech of the last estimate sent is heard
         self.loudness: float | None = None
         """The last estimate sent (LUFS); None until a second of speech has been heard."""
         self._session: Any = None
@@ -113,9 +118,14 @@ class VoiceFollower:
         if not self._meter.push(np.frombuffer(frame.data, dtype=np.int16)):
             return
         lufs = self._meter.loudness
-        if lufs is None or (self.loudness is not None and abs(lufs - self.loudness) < STEP_DB):
+        if lufs is None:
             return
-        self.loudness = lufs
+        if self.loudness is not None:
+            moved = abs(lufs - self.loudness)
+            settled = self._heard_end - self._sent_heard >= SETTLE_SECONDS
+            if moved < FINE_DB or (moved < STEP_DB and not settled):
+                return
+        self.loudness, self._sent_heard = lufs, self._heard_end
         self._send(lufs, self._heard_end - now)
 
     def cleared(self) -> None:
