@@ -134,11 +134,18 @@ class VoiceFollower:
 
     def _send(self, lufs: float, delay: float) -> None:
         d = self._driver
+        if not any(_follows(e) for e in d.deck.engines):
+            return  # switched to a scene with a fixed voice: a rewind for nothing
         target = (d.now_playing() if d.started else 0) + max(round(delay * d.rate), 0)
 
         def apply(deck: Deck, at: int | None) -> None:
             for eng in deck.engines:
-                if getattr(eng, "plan", None) is not None and eng.plan.voice_auto:
+                if _follows(eng):
                     eng.set_voice_loudness(lufs, at=deck.on_engine(eng, target))
 
         d.submit(apply)
+
+
+def _follows(engine: Any) -> bool:
+    plan = getattr(engine, "plan", None)
+    return bool(getattr(plan, "voice_auto", False))

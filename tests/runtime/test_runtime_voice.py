@@ -283,3 +283,24 @@ async def test_a_bad_level_is_refused_at_the_call(tmp_path):
     with pytest.raises(ValueError, match="level"):
         scape.play("builtin:hold-music", level="loud")
     await scape.aclose()
+
+
+async def test_an_interruption_still_stops_the_speech_through_the_tap(tmp_path):
+    session = scripted_session([Reply("c" * 200)])  # 10 s of speech
+    sink = session.output.audio
+    assert isinstance(sink, RealtimeAudioOutput)
+    scape = Soundscape(_scene(tmp_path), seed=1)
+    await session.start(agent=Agent(instructions="test"))
+    await scape.start(room=FakeRoom(), agent_session=session, audio_source=make_audio_source())
+    finished: list[io.PlaybackFinishedEvent] = []
+    sink.on("playback_finished", finished.append)
+    handle = session.generate_reply(user_input="talk")
+    await asyncio.sleep(1.5)
+    assert session.agent_state == "speaking"
+    await session.interrupt()
+    await asyncio.wait_for(handle, timeout=5)
+    assert handle.interrupted
+    # The sink was cleared: it played a part of the 10 s, and said so.
+    assert finished and finished[-1].interrupted and finished[-1].playback_position < 5
+    await scape.aclose()
+    await session.aclose()
