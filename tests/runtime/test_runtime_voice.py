@@ -304,3 +304,30 @@ async def test_an_interruption_still_stops_the_speech_through_the_tap(tmp_path):
     assert finished and finished[-1].interrupted and finished[-1].playback_position < 5
     await scape.aclose()
     await session.aclose()
+
+
+async def test_a_scene_switched_to_starts_at_the_voice_measured_so_far(tmp_path):
+    first = _scene(tmp_path)
+    write_wav(tmp_path / "bed2.wav", sine(BED, 2.0, 0.3))  # heard alone once crossfaded in
+    second = tmp_path / "second.yaml"
+    second.write_text(first.read_text().replace("bed.wav", "bed2.wav"))
+    session = scripted_session([Reply(TEXT_A)])
+    session.tts.level = QUIET  # type: ignore[attr-defined]  # 8 dB under the assumed -20 LUFS
+    source = make_audio_source(RATE, 1, 1000)
+    tap = AudioTap(source)
+    scape = Soundscape(first, seed=1)
+    await session.start(agent=Agent(instructions="test"))
+    await scape.start(room=FakeRoom(), agent_session=session, audio_source=source)
+    await session.generate_reply(user_input="talk")
+    spoke = tap.index(time.monotonic())
+    t = time.monotonic()
+    await scape.switch(second, crossfade="100ms")
+    await asyncio.sleep(0.8)
+    await scape.aclose()
+    await session.aclose()
+    y = tap.heard()[:, 0]
+    before = tone_level(y[spoke - int(0.5 * RATE) : spoke], BED)
+    after = tone_level(y[tap.index(t) + int(0.4 * RATE) : tap.index(t) + int(0.7 * RATE)], BED)
+    # The same clip at the same level under the same measured voice: the same loudness
+    # from the start, not the 8 dB louder bed of a voice at -20 LUFS.
+    assert db(after) == pytest.approx(db(before), abs=0.5)
