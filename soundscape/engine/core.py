@@ -393,7 +393,14 @@ class Engine:
             self._master = Ramp(cur, plan.master_gain, now, fade, True)
         ref_moved = plan.voice_ref != self.plan.voice_ref
         self._set_plan(plan)
-        if ref_moved and self._voice_lufs is not None:
+        if self._voice_lufs is not None and not plan.voice_auto:
+            # A fixed voice reference now: what was measured no longer moves anything.
+            self._voice_lufs = None
+            self._follow = ramp_from(self._follow, 1.0, now, plan.voice_glide, True)
+            for v in self._voices.values():
+                if v.spec is not None and v.spec.follows_voice:
+                    v.follow = self._follow
+        elif ref_moved and self._voice_lufs is not None:
             # Voices that follow the voice are started again under the new reference.
             lufs, self._follow = self._voice_lufs, constant(1.0)
             self._follow_voice(lufs, now)

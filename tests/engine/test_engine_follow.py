@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from support.audio_checks import db, dc, scene_engine, sine, tone_level
+from support.audio_checks import db, dc, scene_engine, scene_plan, sine, tone_level
 
 from soundscape.engine.core import FOLLOW_RANGE_DB
 
@@ -157,3 +157,15 @@ def test_how_the_render_is_cut_into_blocks_changes_nothing() -> None:
     ref = run(2 * N)
     for block in (7, 480, 4801, 19_200):
         assert np.array_equal(run(block), ref)
+
+
+def test_an_edit_to_a_fixed_voice_reference_glides_back_from_the_measured_voice() -> None:
+    eng, unit = _dc_engine()
+    eng.set_voice_loudness(-14.0, glide=False)
+    eng.render(480)
+    fixed = DC_SCENE.replace("loudness: auto", "loudness: -20 LUFS")
+    eng.adopt(scene_plan(fixed, {"bed.wav": dc(0.1, 4.0)}, levels=None), 480)
+    out = eng.render(N + R // 10)[:, 0] / unit
+    assert out[0] == pytest.approx(10 ** (6 / 20), rel=1e-3)  # no jump at the edit
+    assert out[-1] == pytest.approx(1.0, rel=1e-4)  # the scene's -20 LUFS again
+    assert eng.voice_loudness == -20.0
