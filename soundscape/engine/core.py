@@ -131,29 +131,31 @@ class Engine:
         reference until `set_voice_loudness` was called."""
         return self.plan.voice_ref if self._voice_lufs is None else self._voice_lufs
 
-    def set_voice_loudness(self, lufs: float, *, at: int | None = None) -> None:
+    def set_voice_loudness(self, lufs: float, *, at: int | None = None, glide: bool = True) -> None:
         """The agent's voice measures ``lufs``: voice-relative levels glide (over the scene's
         `voice.glide`) to stay at their distance from it, from sample ``at`` (default: now).
 
         The move is kept within ±`FOLLOW_RANGE_DB` of the scene's reference, so a whisper or
-        a shout measured by mistake cannot bury or blast the bed.
+        a shout measured by mistake cannot bury or blast the bed. ``glide=False`` jumps
+        there: for an engine not heard yet (a scene about to crossfade in).
         """
         if not (isinstance(lufs, int | float) and math.isfinite(lufs)):
             raise ValueError(f"set_voice_loudness(): expected a finite LUFS value, got {lufs!r}")
         t = self.position if at is None or at < self.position else int(at)
         if t > self.position:
-            self._push(t, "voice", float(lufs))
+            self._push(t, "voice", (float(lufs), glide))
             return
-        self._follow_voice(float(lufs), t)
+        self._follow_voice(float(lufs), t, glide)
 
-    def _follow_voice(self, lufs: float, t: int) -> None:
+    def _follow_voice(self, lufs: float, t: int, glide: bool = True) -> None:
         ref = self.plan.voice_ref
         lufs = min(max(lufs, ref - FOLLOW_RANGE_DB), ref + FOLLOW_RANGE_DB)
         self._voice_lufs = lufs
         target = db_to_gain(lufs - ref)
         if target == self._follow.b and t >= self._follow.end:
             return
-        self._follow = ramp_from(self._follow, target, t, self.plan.voice_glide, True)
+        length = self.plan.voice_glide if glide else 1
+        self._follow = ramp_from(self._follow, target, t, length, True)
         for v in self._voices.values():
             if v.spec is not None and v.spec.follows_voice:
                 v.follow = self._follow
@@ -391,7 +393,14 @@ class Engine:
             self._master = Ramp(cur, plan.master_gain, now, fade, True)
         ref_moved = plan.voice_ref != self.plan.voice_ref
         self._set_plan(plan)
-        if ref_moved and self._voice_lufs is not None:
+        if self._voice_lufs is not None and not plan.voice_auto:
+            # A fixed voice reference now: what was measured no longer moves anything.
+            self._voice_lufs = None
+            self._follow = ramp_from(self._follow, 1.0, now, plan.voice_glide, True)
+            for v in self._voices.values():
+                if v.spec is not None and v.spec.follows_voice:
+                    v.follow = self._follow
+        elif ref_moved and self._voice_lufs is not None:
             # Voices that follow the voice are started again under the new reference.
             lufs, self._follow = self._voice_lufs, constant(1.0)
             self._follow_voice(lufs, now)
@@ -473,7 +482,7 @@ class Engine:
                 elif kind == "enter":
                     self.enter_state(payload, None)
                 elif kind == "voice":
-                    self._follow_voice(payload, s)
+                    self._follow_voice(payload[0], s, payload[1])
                 else:
                     self._stop_handle(payload[0], payload[1], s)
             elif src.startswith("timer"):

@@ -136,6 +136,11 @@ class Voice:
             v = r.over(t, m)
             g = g * v
         if isinstance(g, np.ndarray):
+            k = self._steady_at - t
+            if 0 <= k < m and t + m <= self._steady_until:
+                # Past the last ramp's end: the very value a block starting there gets, so
+                # where a block boundary falls changes no sample (not even by rounding).
+                g[k:] = self._steady
             return g
         return float(g)
 

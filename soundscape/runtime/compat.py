@@ -68,6 +68,15 @@ def pick(configs: Sequence[Any], rnd: Any = None) -> Any | None:
     return configs[-1]
 
 
+def literal_volume(what: Any) -> bool:
+    """Whether ``what`` is one of BackgroundAudioPlayer's own inputs (an `AudioConfig`, a
+    list of them, a `BuiltinAudioClip`), whose ``volume`` is a gain on the file as it is."""
+    if isinstance(what, list) or _is_config(what):
+        return True
+    value = getattr(what, "value", None)
+    return isinstance(value, str) and value in _BUILTIN_FILES
+
+
 def normalize_play(what: Any) -> tuple[Any, float, float, float] | None:
     """play()'s argument → (source string or async iterator, volume, fade_in, fade_out)."""
     if isinstance(what, list):

@@ -16,6 +16,7 @@ class EngineLike(Protocol):
     channels: int
     position: int
     on_event: Callable[[Any], None] | None
+    plan: Any
 
     @property
     def state(self) -> str: ...
@@ -24,7 +25,8 @@ class EngineLike(Protocol):
     def post(
         self, event: str, fields: dict[str, Any] | None = None, *, at: int | None = None
     ) -> None: ...
-    def play(self, what: Any, *, loop: bool = ..., gain: float = ..., fade_in: float = ..., fade_out: float | None = ..., at: int | None = ...) -> int: ...  # fmt: skip
+    def play(self, what: Any, *, loop: bool = ..., gain: float = ..., level: Any = ..., fade_in: float = ..., fade_out: float | None = ..., at: int | None = ...) -> int: ...  # fmt: skip
+    def set_voice_loudness(self, lufs: float, *, at: int | None = None, glide: bool = True) -> None: ...  # fmt: skip
     def stop(self, handle: int, *, fade: float | None = None, at: int | None = None) -> None: ...
     def is_active(self, handle: int) -> bool: ...
     def render(self, frames: int) -> np.ndarray: ...
@@ -78,6 +80,13 @@ class Deck:
         for s in self._slots:
             if s.engine is engine:
                 return at + s.offset
+        return at
+
+    def on_engine(self, engine: EngineLike, at: int) -> int:
+        """A deck position as a position on ``engine``'s clock."""
+        for s in self._slots:
+            if s.engine is engine:
+                return at - s.offset
         return at
 
     def switch(self, engine: EngineLike, crossfade: int) -> None:

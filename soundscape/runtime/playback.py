@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine import Plan, StreamSource
 from ..scene.model import Scene
-from .compat import normalize_play
+from ..scene.units import FILE_LEVEL, Loudness, parse_loudness
+from .compat import literal_volume, normalize_play
 from .deck import Deck, EngineLike
 from .driver import LiveDriver
 from .handles import PlayHandle
@@ -54,9 +55,14 @@ class Playback:
         scene: Scene,
         loop: bool,
         gain: float,
+        level: Loudness | str | None,
         fade_in: float,
         fade_out: float | None,
     ) -> PlayHandle:
+        lv = None if level is None else _level(level)
+        if lv is None and literal_volume(what):
+            # BackgroundAudioPlayer's inputs keep its contract: the file as it is × volume.
+            lv = FILE_LEVEL
         item = normalize_play(what)
         if item is None:  # a list whose probabilities chose silence
             h = PlayHandle()
@@ -78,7 +84,7 @@ class Playback:
         plan = self._plan()
         if name not in plan.sounds and name not in plan.extra:
             _check_source(name, scene)
-        self._spawn(self._play_file(handle, name, loop, gain, fade_in, fade_out))
+        self._spawn(self._play_file(handle, name, loop, gain, lv, fade_in, fade_out))
         return handle
 
     def tick(self, queued: float) -> None:
@@ -117,19 +123,24 @@ class Playback:
         name: str,
         loop: bool,
         gain: float,
+        level: Loudness | None,
         fade_in: float,
         fade_out: float | None,
     ) -> None:
         plan = self._plan()
-        if name not in plan.sounds and name not in plan.extra:
+        if _work_left(plan, name, loop, level):
             try:
-                # Decode off the event loop; the plan caches it for every later play.
-                await asyncio.to_thread(plan.load_source, name)
+                # Decode, build the loop and measure the loudness off the event loop (the
+                # plan caches them for every later play), so the driver renders without
+                # waiting on a decode or an FFT over the whole file.
+                await asyncio.to_thread(_prepare, plan, name, loop, level)
             except Exception:
                 log.exception("soundscape: cannot play %r", name)
                 handle._mark_done()
                 return
-        self._submit(handle, name, loop=loop, gain=gain, fade_in=fade_in, fade_out=fade_out)
+        self._submit(
+            handle, name, loop=loop, gain=gain, level=level, fade_in=fade_in, fade_out=fade_out
+        )
 
     def _submit(self, handle: PlayHandle, what: Any, **kw: Any) -> None:
         d = self._driver
@@ -212,6 +223,46 @@ class Playback:
         if d is None or handle.stopped or handle.done():
             return
         d.submit(lambda deck, at: src.refilled())
+
+
+def _level(level: Loudness | str) -> Loudness:
+    from pydantic_core import PydanticCustomError
+
+    try:
+        return parse_loudness(level)
+    except PydanticCustomError as e:  # the scene language's own message
+        raise ValueError(f"play(): level: {e.message()}") from None
+
+
+def _seam(plan: Plan, loop: bool) -> int | None:
+    """The loop seam `Engine.play` uses (None: a one-shot reads the clip)."""
+    return round(0.1 * plan.rate) if loop else None
+
+
+def _work_left(plan: Plan, name: str, loop: bool, level: Loudness | None) -> bool:
+    """Whether playing ``name`` would make the driver decode, build a loop or measure."""
+    if name not in plan.sounds and name not in plan.extra:
+        return True
+    seam = _seam(plan, loop)
+    n = len(plan.sound(name).variants)
+    if seam is not None and any((name, i, seam) not in plan.loops for i in range(n)):
+        return True
+    lv = plan.cue_level if level is None else level
+    if lv.lufs(plan.voice_ref) is None:
+        return False
+    return any((name, i, seam) not in plan.loudness for i in range(n))
+
+
+def _prepare(plan: Plan, name: str, loop: bool, level: Loudness | None) -> None:
+    if name not in plan.sounds and name not in plan.extra:
+        plan.load_source(name)
+    seam = _seam(plan, loop)
+    lv = plan.cue_level if level is None else level
+    for i in range(len(plan.sound(name).variants)):
+        if seam is not None:
+            plan.loop_for(name, i, seam)
+        if lv.lufs(plan.voice_ref) is not None:
+            plan.loudness_of(name, i, seam)
 
 
 def _check_source(name: str, scene: Scene) -> None:

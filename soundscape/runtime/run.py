@@ -18,6 +18,7 @@ from .output import Opened
 from .playback import Playback
 from .reload import ReloadResult
 from .session_events import SessionAdapter
+from .voice_follow import VoiceFollower
 
 log = logging.getLogger("soundscape")
 
@@ -28,6 +29,7 @@ class Run:
         self.driver = driver
         self.playback = playback
         self.adapter: SessionAdapter | None = None
+        self.voice: VoiceFollower | None = None
         self.task: asyncio.Task[None] | None = None
 
     def follow(
@@ -42,6 +44,18 @@ class Run:
         self.adapter = SessionAdapter(session, post, on_close=on_close)
         self.adapter.attach()
         return self.adapter.current()
+
+    def follow_voice(self, plan: Plan) -> None:
+        """With `voice: auto` (and a session), measure the agent's speech from now on."""
+        if plan.voice_auto and self.voice is None and self.adapter is not None:
+            self.voice = VoiceFollower(self.driver)
+            self.voice.attach(self.adapter.session)
+
+    def give_voice(self, engine: EngineLike) -> None:
+        """Bring a new engine (not heard yet) to the voice loudness measured so far."""
+        lufs = self.voice.loudness if self.voice is not None else None
+        if lufs is not None and engine.plan.voice_auto:
+            engine.set_voice_loudness(lufs, glide=False)
 
     async def start(self, connect_timeout: float) -> None:
         """Run the driver; publish the track now, or once the room connects."""
@@ -113,6 +127,9 @@ class Run:
         if self.adapter is not None:
             self.adapter.detach()
             self.adapter = None
+        if self.voice is not None:
+            self.voice.close()
+            self.voice = None
         self.driver.stop()
         if self.task is not None:
             self.task.cancel()

@@ -21,7 +21,7 @@ from ..engine import Engine, Plan
 from ..engine.events import EngineEvent
 from ..scene.model import Scene
 from ..scene.policy import TRUSTED, Policy
-from ..scene.units import parse_duration
+from ..scene.units import Loudness, parse_duration
 from .console import ConsoleOutput
 from .deck import Deck
 from .driver import LiveDriver
@@ -260,6 +260,7 @@ class Soundscape(Emitter):
                 engine.post(name, fields)
                 if name.startswith("agent."):
                     self._last_agent = (name, fields)
+            run.follow_voice(plan)
         await run.start(connect_timeout)
 
     async def aclose(self, *, fade: float | str | None = None) -> None:
@@ -356,17 +357,30 @@ class Soundscape(Emitter):
         *,
         loop: bool = False,
         gain: float = 1.0,
+        level: Loudness | str | None = None,
         fade_in: float = 0.0,
         fade_out: float | None = None,
     ) -> PlayHandle:
         """Play a scene sound name, a file path, ``'builtin:NAME'``, a `BuiltinAudioClip`, an
         `AudioConfig` (or a list of them, picked by probability), or an async iterator of
         `rtc.AudioFrame` at any rate and channel count. Returns an awaitable, stoppable handle.
+
+        ``level`` is a loudness as a scene writes it (``'-30 LUFS'``, ``'voice -12 LU'``,
+        ``'file'``); by default the scene's cue level (`levels.cue`). ``gain`` trims on top.
+        BackgroundAudioPlayer's own inputs (`AudioConfig`, `BuiltinAudioClip`) play the file
+        as it is at their ``volume``, as BackgroundAudioPlayer does, unless ``level`` is given.
+        A stream plays as it comes (its loudness is not known before it plays).
         """
         if self._status != "running" or self._run is None:
             raise RuntimeError("Soundscape is not started; `await scape.start(...)` first")
         return self._run.playback.play(
-            what, scene=self.scene, loop=loop, gain=gain, fade_in=fade_in, fade_out=fade_out
+            what,
+            scene=self.scene,
+            loop=loop,
+            gain=gain,
+            level=level,
+            fade_in=fade_in,
+            fade_out=fade_out,
         )
 
     # ------------------------------------------------------------------ another scene
@@ -389,7 +403,9 @@ class Soundscape(Emitter):
             engine.post(*self._last_agent)
         if self._run is None:  # closed meanwhile
             return
+        self._run.give_voice(engine)
         self._run.switch(engine, n)
+        self._run.follow_voice(plan)
         self.scene, self._plan = new_scene, plan
 
     async def reload(self, *, crossfade: float | str = "300ms") -> ReloadResult:
@@ -412,6 +428,7 @@ class Soundscape(Emitter):
                 result = ReloadResult.applied(None, plan.initial)  # the next start() plays it
             else:
                 result = await run.adopt(plan, n, self._state)
+                run.follow_voice(plan)
             self.scene, self._plan = scene, plan
             return result
 

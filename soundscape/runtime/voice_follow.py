@@ -1,0 +1,151 @@
+"""`voice: auto` live: the agent's speech measured as the session sends it to its audio
+output, and the deck's voice-relative levels moved to stay at their distance from it.
+
+The frames are seen by a `VoiceTap` at the top of ``session.output.audio`` (installed when
+the session has an output and is not in the middle of a speech, re-installed if the session
+replaces its chain). A session hands its output speech faster than it plays (RoomIO queues
+it), so each measurement is applied at the sample where the speech it ends on is *heard*:
+the output is modelled as playing what it was given back to back from the first frame, and
+a `clear_buffer` (an interruption) drops what it held.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..audio.loudness import VoiceMeter
+from .deck import Deck
+from .driver import LiveDriver
+
+if TYPE_CHECKING:
+    from livekit import rtc
+
+    from .voice_tap import VoiceTap
+
+log = logging.getLogger("soundscape")
+
+STEP_DB = 0.5
+"""An estimate this far from the last one sent is sent at once. Closer ones wait for
+`SETTLE_SECONDS` of speech (each send costs the driver a rewind, and half a decibel on a bed
+under the voice is below what a listener notices)..."""
+SETTLE_SECONDS = 1.0
+FINE_DB = 0.05
+"""...and are sent then if they moved at least this much, so levels end where the voice is."""
+
+BUSY_STATES = ("thinking", "speaking")
+"""Agent states in which a speech may already hold the output chain (joining it then would
+re-attach the chain under a speech and restart its transcript synchronisation)."""
+
+
+class VoiceFollower:
+    """Feeds the agent's speech to a `VoiceMeter` and sends each new estimate to the
+    driver's engines whose plan says `voice: auto`."""
+
+    def __init__(self, driver: LiveDriver) -> None:
+        self._driver = driver
+        self._meter: VoiceMeter | None = None
+        self._format: tuple[int, int] | None = None
+        self._heard_end = 0.0  # loop time at which the speech given so far has played out
+        self._sent_heard = 0.0  # ...and at which the speech of the last estimate sent is heard
+        self.loudness: float | None = None
+        """The last estimate sent (LUFS); None until a second of speech has been heard."""
+        self._session: Any = None
+        self._tap: VoiceTap | None = None
+        self._said_no_output = False
+
+    # -- following a session ----------------------------------------------------------
+
+    def attach(self, session: Any) -> None:
+        self._session = session
+        session.on("agent_state_changed", self._on_state)
+        self.install()
+
+    def close(self) -> None:
+        """Stop listening; the tap stays in the chain as a plain pass-through."""
+        if self._session is not None:
+            try:
+                self._session.off("agent_state_changed", self._on_state)
+            except Exception:  # already gone: nothing to undo
+                log.debug("soundscape: could not unsubscribe the voice follower", exc_info=True)
+        if self._tap is not None and self in self._tap.listeners:
+            self._tap.listeners.remove(self)
+        self._session = self._tap = None
+
+    def _on_state(self, ev: Any) -> None:
+        if getattr(ev, "new_state", None) not in BUSY_STATES:
+            self.install()
+
+    def install(self) -> None:
+        """Join the session's audio output chain if it has one and we are not in it."""
+        from .voice_tap import VoiceTap, find_tap  # local: imports livekit.agents
+
+        s = self._session
+        if s is None:
+            return
+        out = s.output.audio
+        if self._tap is not None and find_tap(out) is self._tap:
+            return
+        if out is None:
+            if not self._said_no_output:
+                self._said_no_output = True
+                log.debug("soundscape: voice: auto, but the session has no audio output (yet)")
+            return
+        if getattr(s, "agent_state", None) in BUSY_STATES:
+            return  # after this speech (the next state change)
+        tap = find_tap(out)  # an earlier Soundscape's, left as a pass-through
+        if tap is None:
+            tap = VoiceTap(out)
+            s.output.audio = tap
+        if self._tap is not None and self in self._tap.listeners:
+            self._tap.listeners.remove(self)
+        tap.listeners.append(self)
+        self._tap = tap
+        log.debug("soundscape: measuring the agent's voice at its audio output")
+
+    # -- what the tap shows us ----------------------------------------------------------
+
+    def frame(self, frame: rtc.AudioFrame) -> None:
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        rate, channels = frame.sample_rate, frame.num_channels
+        if self._meter is None or self._format != (rate, channels):
+            self._meter, self._format = VoiceMeter(rate, channels), (rate, channels)
+        self._heard_end = max(self._heard_end, now) + frame.samples_per_channel / rate
+        if not self._meter.push(np.frombuffer(frame.data, dtype=np.int16)):
+            return
+        lufs = self._meter.loudness
+        if lufs is None:
+            return
+        if self.loudness is not None:
+            moved = abs(lufs - self.loudness)
+            settled = self._heard_end - self._sent_heard >= SETTLE_SECONDS
+            if moved < FINE_DB or (moved < STEP_DB and not settled):
+                return
+        self.loudness, self._sent_heard = lufs, self._heard_end
+        self._send(lufs, self._heard_end - now)
+
+    def cleared(self) -> None:
+        """The output dropped what it held (an interruption): nothing queued will be heard."""
+        self._heard_end = 0.0
+
+    def _send(self, lufs: float, delay: float) -> None:
+        d = self._driver
+        if not any(_follows(e) for e in d.deck.engines):
+            return  # switched to a scene with a fixed voice: a rewind for nothing
+        target = (d.now_playing() if d.started else 0) + max(round(delay * d.rate), 0)
+
+        def apply(deck: Deck, at: int | None) -> None:
+            for eng in deck.engines:
+                if _follows(eng):
+                    eng.set_voice_loudness(lufs, at=deck.on_engine(eng, target))
+
+        d.submit(apply)
+
+
+def _follows(engine: Any) -> bool:
+    plan = getattr(engine, "plan", None)
+    return bool(getattr(plan, "voice_auto", False))
