@@ -109,7 +109,8 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
         if isinstance(players[i], BapPlayer):
             players[i].player.play(what)  # type: ignore[attr-defined]
         else:
-            players[i].scape.play(what)  # type: ignore[attr-defined]
+            # At the file's own level, as BackgroundAudioPlayer plays it: the tone is measured.
+            players[i].scape.play(what, level="file")  # type: ignore[attr-defined]
 
     loop = asyncio.get_running_loop()
     t0 = loop.time()
