@@ -88,7 +88,8 @@ def _tone_scene(d: Path, freq: float) -> Path:
         w.writeframes(pcm.tobytes())
     scene = d / "tone.yaml"
     scene.write_text(
-        "version: 1\nname: tone\nsounds:\n  tone: tone.wav\n"
+        # levels: file: the tone plays at its own level, which the caller's check expects.
+        "version: 1\nname: tone\nlevels: file\nsounds:\n  tone: tone.wav\n"
         f"layers:\n  tone: {{sound: tone, gain: {TONE_GAIN}}}\n"
         "states:\n  idle:\n  listening:\n  thinking:\n  speaking:\n"
     )

@@ -71,6 +71,7 @@ SCENE = """\
 version: 1
 name: job-start
 description: Office ambience at 1.0; a 1 kHz tone while the agent thinks (bench/parts/job.py).
+levels: file  # the tone is heard at its own level: the caller's check measures it
 layers:
   ambience: {{source: builtin:office-ambience, gain: 1.0}}
 states:
