@@ -74,21 +74,21 @@ def _db(g: float) -> float:
     return 20.0 * math.log10(g) if g > 0 else -math.inf
 
 
-def _variant_lufs(plan: Plan, spec: VoiceSpec, idx: int, phone: bool) -> float:
+PhoneLosses = dict[tuple[str, int, int | None], float]
+
+
+def _variant_lufs(plan: Plan, spec: VoiceSpec, idx: int, phone: PhoneLosses | None) -> float:
     lufs = plan.loudness_of(spec.sound, idx, spec.crossfade if spec.loop else None)
-    if phone:
-        lufs -= phone_loss(plan, spec, idx)
+    if phone is not None:
+        lufs -= phone_loss(plan, spec, idx, phone)
     return lufs
 
 
-_PHONE_LOSS: dict[tuple[int, str, int, int | None], float] = {}
-
-
-def phone_loss(plan: Plan, spec: VoiceSpec, idx: int) -> float:
-    """LU a variant loses on the telephone line (measured once per plan and variant)."""
+def phone_loss(plan: Plan, spec: VoiceSpec, idx: int, seen: PhoneLosses | None = None) -> float:
+    """LU a variant of ``spec`` loses on the telephone line (kept in ``seen``)."""
     xf = spec.crossfade if spec.loop else None
-    key = (id(plan), spec.sound, idx, xf)
-    got = _PHONE_LOSS.get(key)
+    key = (spec.sound, idx, xf)
+    got = None if seen is None else seen.get(key)
     if got is None:
         from ..audio.phone import phone_line
 
@@ -105,13 +105,16 @@ def phone_loss(plan: Plan, spec: VoiceSpec, idx: int) -> float:
         got = full + _db(lift) - integrated_loudness(line.audio, line.rate)
         if not math.isfinite(got):
             got = 0.0
-        _PHONE_LOSS[key] = got
+        if seen is not None:
+            seen[key] = got
     return got
 
 
-def play_lufs(plan: Plan, spec: VoiceSpec, trim: float, *, phone: bool = False) -> float | None:
+def play_lufs(
+    plan: Plan, spec: VoiceSpec, trim: float, *, phone: PhoneLosses | None = None
+) -> float | None:
     """The loudness a voice of ``spec`` plays at, with ``trim`` its gain before the norm
-    (a cue's gain; a layer's level in force)."""
+    (a cue's gain; a layer's level in force); with ``phone``, after the telephone line."""
     sound = plan.sound(spec.sound)
     vals = []
     for i, var in enumerate(sound.variants):
@@ -135,11 +138,14 @@ def scene_levels(
     if phone:
         ref = voice_phone if voice_phone is not None else ref - VOICE_PHONE_LOSS_LU
     out: list[PlayLevel] = []
+    losses: PhoneLosses | None = {} if phone else None
 
     def add(kind: str, name: str, where: str | None, spec: VoiceSpec, trim: float) -> None:
         # Under `voice: auto` a voice-relative play follows the voice (within the engine's
         # range): with a measured voice it settles that much away from the reference.
-        lufs = play_lufs(plan, spec, trim, phone=phone)
+        lufs = play_lufs(plan, spec, trim, phone=losses)
+        # An inline file is known as the render's voices call it: its file name.
+        name = name.removeprefix("source:").rsplit("/", 1)[-1]
         if lufs is not None and spec.follows_voice and voice is not None and plan.voice_auto:
             lufs += min(max(voice - plan.voice_ref, -FOLLOW_RANGE_DB), FOLLOW_RANGE_DB)
         out.append(PlayLevel(kind, name, where, lufs, ref))
