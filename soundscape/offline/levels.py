@@ -6,7 +6,7 @@ static gain (trim × sound and variant gain × `Plan.norm` × master), which is 
 the engine multiplies by. That is cheap (no second render), names every play of the scene
 even when the timeline never reaches it, and is a figure a designer can act on: the level
 the scene asks for, after the file's own loudness. A render of that play alone measures
-within a fraction of a LU of it (tests/offline/test_levels.py); the fades, ducks and the
+within 1 LU of it (tests/offline/test_levels.py); the fades, ducks and the
 master ceiling are what the figure leaves out, on purpose (they are moments, not levels).
 
 Pools of several variants report the mean over the variants (in dB): each variant is
@@ -14,9 +14,12 @@ brought to the same level, so they differ only where a variant's gain trims it.
 
 Phone figures pass each variant through the same telephone line `render --phone` writes
 (`audio.phone.phone_line`: 8 kHz, 300–3400 Hz, G.711) and measure it there; the loss in
-the band is added to the full-band figure. The voice loses less than a bed in the band;
-with a voice file it is measured through the same line, otherwise `VOICE_PHONE_LOSS_LU`
-is assumed (speech keeps most of its K-weighted energy between 300 and 3400 Hz).
+the band is taken off the full-band figure. Each variant goes through the line brought to
+a speech-like -25 LUFS first, since G.711's error depends on level and the loss should be
+the band's, not the codec's floor. The voice loses less than a bed in the band; with a
+voice file it is measured through the same line, otherwise `VOICE_PHONE_LOSS_LU` is
+assumed (espeak-ng speech measures 0.6 LU; recorded full-band speech, with more sibilance
+above 3.4 kHz, a little more).
 """
 
 from __future__ import annotations
