@@ -179,5 +179,14 @@ def test_voice_file_is_the_reference_and_can_be_mixed_in(tmp_path, capsys):
     # The voice towers 19 LU over the bed: the mix measures as the voice.
     assert m["integrated_lufs"] == pytest.approx(-26.0, abs=0.5)
     assert s["integrated_lufs"] == pytest.approx(-45.0, abs=1.0)
+    # On the line, the voice reference is the recording measured after the same line.
+    from soundscape.audio.phone import phone_line
+
+    p = run_json(capsys, *args, "--phone", "-o", str(tmp_path / "p.wav"))
+    line = phone_line(decode_file(tmp_path / "voice.wav"), 48000)
+    assert p["phone"]["voice_lufs"] == pytest.approx(
+        integrated_loudness(line.audio, line.rate), abs=0.2
+    )
+    assert p["phone"]["voice_lufs"] != pytest.approx(-27.0, abs=0.05)  # not the assumed loss
     assert main(["render", str(scene), "--mix-voice"]) == 2
     assert "--mix-voice needs --voice" in capsys.readouterr().err
