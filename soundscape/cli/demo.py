@@ -152,6 +152,8 @@ def summarize(result: Any, output: Path, plot: Path | None) -> dict[str, Any]:
             }
             for lat in result.latencies
         ],
+        "levels": base["levels"],
+        "voice_ref_lufs": r.levels[0].voice if r.levels else None,
         "peak_dbfs": base["peak_dbfs"],
     }
 
@@ -167,6 +169,9 @@ def format_summary(s: dict[str, Any]) -> str:
     lines.append("states: " + " → ".join(f"{x['state']}@{x['at']:.1f}s" for x in s["states"]))
     cues = ", ".join(f"{k}×{v}" for k, v in s["cues_played"].items()) or "none"
     lines.append(f"layers: {', '.join(s['layers']) or 'none'}; cues played: {cues}")
+    if s.get("levels"):
+        lines.append(f"levels (voice {s['voice_ref_lufs']:.1f} LUFS):")
+        lines += [f"  {level_line(lv)}" for lv in s["levels"]]
     if s["latency"]:
         net = s["network_delay_ms"]
         lines.append(
@@ -182,3 +187,12 @@ def format_summary(s: dict[str, Any]) -> str:
             lines.append(f"  {lat['at']:6.1f}s  {lat['event']} → {lat['state']}: {total} "
                          f"(engine {lat['engine_ms']:.0f} ms)")  # fmt: skip
     return "\n".join(lines)
+
+
+def level_line(lv: dict[str, Any]) -> str:
+    """One entry of `levels` as the render prints it: `layer room: -45.0 LUFS (voice -25.0 LU)`."""
+    where = lv["where"]
+    at = f" {'on' if lv['kind'] == 'transition' else 'in'} {where}" if where else ""
+    if lv["lufs"] is None:
+        return f"{lv['kind']} {lv['name']}{at}: silent"
+    return f"{lv['kind']} {lv['name']}{at}: {lv['lufs']:.1f} LUFS (voice {lv['voice_lu']:+.1f} LU)"

@@ -36,7 +36,12 @@ def add_parser(p: argparse.ArgumentParser) -> None:
     p.add_argument("--json", action="store_true", help="print the summary as JSON")
     p.add_argument("--phone", nargs="?", const="mulaw", choices=("mulaw", "alaw"),
                    help="write what a caller on a phone line hears: 8 kHz mono, 300-3400 Hz, "
-                   "G.711 mulaw (default) or alaw")  # fmt: skip
+                   "G.711 mulaw (default) or alaw; the levels are then given after the line too")  # fmt: skip
+    p.add_argument("--voice", type=Path, metavar="FILE",
+                   help="a recording of the agent's voice: its loudness is the reference of the "
+                   "levels, and with 'voice: auto' the bed follows it as it would live")  # fmt: skip
+    p.add_argument("--mix-voice", action="store_true",
+                   help="mix the --voice recording into the WAV, to hear the balance")  # fmt: skip
 
 
 def run(args: argparse.Namespace) -> int:
@@ -57,8 +62,20 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.mix_voice and args.voice is None:
+        print("soundscape render: --mix-voice needs --voice FILE", file=sys.stderr)
+        return 2
     try:
         scene = load(args.scene)
+        voice = None
+        if args.voice is not None:
+            from ..audio import load_clip
+
+            try:
+                voice = load_clip(args.voice, args.rate, args.channels).samples
+            except AssetError as e:
+                print(f"soundscape render: --voice: {e}", file=sys.stderr)
+                return 1
         timeline = load_timeline(args.timeline, scene) if args.timeline else default_timeline(scene)
         result = render(
             scene,
@@ -67,6 +84,7 @@ def run(args: argparse.Namespace) -> int:
             rate=args.rate,
             channels=args.channels,
             duration=duration,
+            voice=voice,
         )
     except SceneError as e:
         print(e, file=sys.stderr)
@@ -75,11 +93,25 @@ def run(args: argparse.Namespace) -> int:
         print(f"{args.scene}: cannot load audio: {e}", file=sys.stderr)
         return 1
     out = args.output or Path(f"{args.scene.stem}{'-phone' if args.phone else ''}.wav")
+    if args.mix_voice and voice is not None:
+        n = min(len(voice), len(result.audio))
+        result.audio[:n] += voice[:n]
     phone = None
+    phone_levels = None
     if args.phone:
+        from ..audio.analysis import integrated_loudness
         from ..audio.phone import phone_line
+        from ..offline.levels import scene_levels
 
         phone = phone_line(result.audio, result.rate, args.phone)
+        voice_phone = None
+        if voice is not None:
+            line = phone_line(voice, result.rate, args.phone)
+            voice_phone = integrated_loudness(line.audio, line.rate)
+        assert result.plan is not None
+        phone_levels = scene_levels(
+            result.plan, voice=result.voice_lufs, phone=True, voice_phone=voice_phone
+        )
     try:
         if phone is not None:
             write_wav(out, phone.audio, phone.rate, args.format)
@@ -103,6 +135,8 @@ def run(args: argparse.Namespace) -> int:
             "rate": phone.rate,
             "law": phone.law,
             "band_energy": round(phone.kept, 3),
+            "voice_lufs": round(phone_levels[0].voice, 1) if phone_levels else None,
+            "levels": [lv.as_dict() for lv in phone_levels or []],
         }
     if args.json:
         print(json.dumps({"output": str(out), **summary}, indent=2))
@@ -122,4 +156,17 @@ def run(args: argparse.Namespace) -> int:
     print(f"layers: {', '.join(summary['layers']) or 'none'}; cues: {cues}")
     print(f"peak {summary['peak_dbfs']:.1f} dBFS, integrated {summary['integrated_lufs']:.1f} LUFS, "
           f"rendered at {summary['speed_x_realtime']}× real time")  # fmt: skip
+    ref = (
+        result.levels[0].voice if result.levels else result.plan.voice_ref if result.plan else None
+    )
+    if result.levels:
+        said = "measured from --voice" if result.voice_lufs is not None else "the scene's"
+        print(f"levels (voice {ref:.1f} LUFS, {said}):")
+        for lv in result.levels:
+            print(f"  {lv.line()}")
+    if phone_levels:
+        said = "measured" if voice is not None else "assumed"
+        print(f"on the phone line (voice {phone_levels[0].voice:.1f} LUFS, {said}):")
+        for lv in phone_levels:
+            print(f"  {lv.line()}")
     return 0

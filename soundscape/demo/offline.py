@@ -67,19 +67,27 @@ def render_offline(scene: Scene, *, voice: str | None = None) -> DemoResult:
     from ..offline.render import render
 
     timeline, lines = offline_timeline(scene)
-    rendered = render(scene, timeline, seed=0, rate=RATE)
     tts, voice_name = make_tts(voice, loudness=scene.voice.reference)
-    audio = rendered.audio[:, 0]
-    if transfer_mode(scene) == "play":
-        _mix_hold_music(audio, 17.0 + 3.4, 17.0 + 3.4 + HOLD_SECONDS + 0.1)
-        rendered.voices.append(VoiceSpan("hold-music", "play", 20.4, 25.5))
+    # The agent's lines on the render's clock: the voice the levels are measured against
+    # (and, with `voice: auto`, that the bed follows, as it would on the call).
+    speech = np.zeros(round(timeline.duration * RATE), np.float32)
+    said: list[tuple[float, float]] = []
     for start, text in lines:
         pcm = np.asarray(tts.voice(text), np.float32) / 32768
         x = _resample(pcm, tts.sample_rate, RATE)
         i = int(start * RATE)
-        n = max(0, min(len(x), len(audio) - i))
-        audio[i : i + n] += x[:n]
-        rendered.voices.append(VoiceSpan("agent voice", "speech", start, start + len(x) / RATE))
+        n = max(0, min(len(x), len(speech) - i))
+        speech[i : i + n] += x[:n]
+        said.append((start, start + len(x) / RATE))
+    rendered = render(scene, timeline, seed=0, rate=RATE, voice=speech[:, None])
+    audio = rendered.audio[:, 0]
+    if transfer_mode(scene) == "play":
+        _mix_hold_music(audio, 17.0 + 3.4, 17.0 + 3.4 + HOLD_SECONDS + 0.1)
+        rendered.voices.append(VoiceSpan("hold-music", "play", 20.4, 25.5))
+    n = min(len(speech), len(audio))
+    audio[:n] += speech[:n]
+    for start, stop in said:
+        rendered.voices.append(VoiceSpan("agent voice", "speech", start, stop))
     np.clip(rendered.audio, -1.0, 1.0, out=rendered.audio)
     result = DemoResult(rendered, "offline", voice_name)
     result.spoken = [t for _, t in lines]

@@ -157,6 +157,11 @@ def test_without_a_server_the_demo_says_so_and_renders_the_same_call_offline(
     assert [s["state"] for s in summary["states"]][:4] == ["idle", "listening", "speaking",
                                                             "listening"]  # fmt: skip
     assert summary["cues_played"].get("hold-music") == 1
+    levels = {(x["kind"], x["name"], x["where"]): x for x in summary["levels"]}
+    bed_level = levels["layer", "ambience", None]
+    assert bed_level["voice_lu"] == pytest.approx(
+        bed_level["lufs"] - summary["voice_ref_lufs"], abs=0.11
+    )
     audio = read_wav(wav)
     speaking = spans(summary["states"], "speaking", len(audio) / RATE)
     assert len(speaking) == 4
@@ -172,3 +177,12 @@ def test_the_default_scene_is_the_office_scene() -> None:
         default_scene().read_text()
         == (Path(__file__).resolve().parents[2] / "scenes" / "office.yaml").read_text()
     )
+
+
+def test_demo_levels_read_as_the_render_prints_them() -> None:
+    from soundscape.cli.demo import level_line
+
+    room = {"kind": "layer", "name": "room", "where": None, "lufs": -45.0, "voice_lu": -25.0}
+    assert level_line(room) == "layer room: -45.0 LUFS (voice -25.0 LU)"
+    tick = {"kind": "cue", "name": "tick", "where": "thinking", "lufs": None, "voice_lu": None}
+    assert level_line(tick) == "cue tick in thinking: silent"

@@ -118,3 +118,75 @@ def test_bad_scene_and_bad_audio_exit_1_with_position(tmp_path, capsys, write_sc
 @pytest.mark.parametrize("args", [["--rate", "100"], ["--duration", "soon"]])
 def test_bad_options_exit_2(args, tmp_path, capsys):
     assert main(["render", str(OFFICE), "-o", str(tmp_path / "x.wav"), *args]) == 2
+
+
+LEVELS_SCENE = """\
+version: 1
+name: levels
+sounds:
+  room: room.wav
+layers:
+  room: {sound: room, level: voice -25 LU}
+"""
+
+
+def _levels_scene(tmp_path: Path) -> Path:
+    from support.audio_checks import write_wav
+
+    rng = np.random.default_rng(3)
+    write_wav(tmp_path / "room.wav", (0.05 * rng.standard_normal(4 * 48000)).astype(np.float32))
+    path = tmp_path / "levels.yaml"
+    path.write_text(LEVELS_SCENE)
+    return path
+
+
+def test_summary_gives_each_layer_its_loudness_and_distance_from_the_voice(tmp_path, capsys):
+    scene = _levels_scene(tmp_path)
+    assert main(["render", str(scene), "-o", str(tmp_path / "a.wav"), "--duration", "4s"]) == 0
+    out = capsys.readouterr().out
+    assert "levels (voice -20.0 LUFS, the scene's):" in out
+    assert "layer room: -45.0 LUFS (voice -25.0 LU)" in out
+    s = run_json(capsys, str(scene), "-o", str(tmp_path / "b.wav"), "--duration", "4s", "--phone")
+    full = s["levels"][0]
+    phone = s["phone"]["levels"][0]
+    assert (full["kind"], full["name"], full["lufs"], full["voice_lu"]) == (
+        "layer",
+        "room",
+        -45.0,
+        -25.0,
+    )
+    # Broadband noise loses more in the telephone band than the voice is assumed to.
+    assert phone["lufs"] < full["lufs"] - 1.0
+    assert phone["voice_lu"] < full["voice_lu"]
+
+
+def test_voice_file_is_the_reference_and_can_be_mixed_in(tmp_path, capsys):
+    from support.audio_checks import write_wav
+
+    from soundscape.audio.analysis import integrated_loudness
+
+    scene = _levels_scene(tmp_path)
+    rng = np.random.default_rng(5)
+    t = np.arange(6 * 48000) / 48000
+    v = rng.standard_normal(t.size) * (0.55 + 0.45 * np.sin(2 * np.pi * 4 * t))
+    v *= 10 ** ((-26.0 - integrated_loudness(v, 48000)) / 20)
+    write_wav(tmp_path / "voice.wav", v.astype(np.float32))
+    args = [str(scene), "--duration", "4s", "--voice", str(tmp_path / "voice.wav")]
+    s = run_json(capsys, *args, "-o", str(tmp_path / "a.wav"))
+    assert s["voice_lufs"] == pytest.approx(-26.0, abs=0.2)
+    assert s["levels"][0]["voice_lu"] == pytest.approx(-19.0, abs=0.3)
+    m = run_json(capsys, *args, "--mix-voice", "-o", str(tmp_path / "m.wav"))
+    # The voice towers 19 LU over the bed: the mix measures as the voice.
+    assert m["integrated_lufs"] == pytest.approx(-26.0, abs=0.5)
+    assert s["integrated_lufs"] == pytest.approx(-45.0, abs=1.0)
+    # On the line, the voice reference is the recording measured after the same line.
+    from soundscape.audio.phone import phone_line
+
+    p = run_json(capsys, *args, "--phone", "-o", str(tmp_path / "p.wav"))
+    line = phone_line(decode_file(tmp_path / "voice.wav"), 48000)
+    assert p["phone"]["voice_lufs"] == pytest.approx(
+        integrated_loudness(line.audio, line.rate), abs=0.2
+    )
+    assert p["phone"]["voice_lufs"] != pytest.approx(-27.0, abs=0.05)  # not the assumed loss
+    assert main(["render", str(scene), "--mix-voice"]) == 2
+    assert "--mix-voice needs --voice" in capsys.readouterr().err
