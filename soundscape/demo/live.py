@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ..engine.plan import compile_scene
+from ..offline.levels import scene_levels
 from ..offline.render import Rendered, VoiceSpan
 from ..scene.model import Scene
 from .caller import Caller, Recording, mix_on_timeline, record_source
@@ -224,6 +226,8 @@ class _LiveCall:
         out.voices = [_moved(v, shift, t0) for v in track.spans]
         out.voices += [_moved(v, 0.0, t0) for v in track.agent_speaking]  # heard as it was said
         out.events = [(t - t0, name) for t, name in track.events]
+        # The scene's levels as the plan sets them (its clips are cached by now: no decode).
+        out.levels = scene_levels(compile_scene(self.scene, rate=RATE))
         result = DemoResult(out, "live", self.voice_name, server=server, network=network)
         result.spoken = list(self.tts.spoken)
         result.user_said = list(USER_SAID)

@@ -130,6 +130,9 @@ def test_demo_records_the_agents_voice_over_the_scene_bed(
         np.concatenate([audio[int(a * RATE) : int(b * RATE)] for a, b in speaking])[:, None], RATE
     )
     assert voice_lufs == pytest.approx(scene.voice.reference, abs=2.0)
+    # The summary says where the bed sits, and the caller heard it there.
+    bed = next(lv for lv in summary["levels"] if lv["kind"] == "layer")
+    assert bed["voice_lu"] == pytest.approx(-promised, abs=0.1)
     # ±4 LU: these ~3 s are a window of the office ambience, whose own 3-s loudness ranges
     # from 4 LU under to 2 LU over the loudness of its whole loop (what `level` sets).
     assert voice_lufs - bed_lufs == pytest.approx(promised, abs=4.0), (voice_lufs, bed_lufs)
