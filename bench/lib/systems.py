@@ -1,7 +1,8 @@
 """The systems under test, behind one small interface: start on a room, follow a session.
 
 - ``bap``: livekit-agents' `BackgroundAudioPlayer`, office ambience at 0.3 and keyboard
-  typing at 0.6 while thinking (what scenes/office.yaml declares).
+  typing at 0.6 while thinking (its basic example; scenes/office.yaml plays the same two
+  clips at audible levels: the work per frame does not depend on levels).
 - ``office`` / ``showcase``: `soundscape.Soundscape` with scenes/office.yaml or
   scenes/showcase.yaml, default latency setting unless ``latency`` is given.
 - ``floor``: a bare `rtc.AudioSource` fed silence in ``frame_ms`` frames — the cost of the

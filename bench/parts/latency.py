@@ -1,9 +1,10 @@
 """Cue latency at the AudioSource output: state event → cue audible, state end → cue gone.
 
 Both systems play the office setting with one change that makes the cue measurable: the
-thinking cue is a 1 kHz sine (amplitude 0.5, at the same gain 0.6) instead of keyboard
-typing, whose clicks and pauses have no clear onset. For soundscape the scene is
-scenes/office.yaml with only the cue's file swapped; for BackgroundAudioPlayer it is
+thinking cue is a 1 kHz sine (amplitude 0.5, at the same gain 0.6 of the file) instead of
+keyboard typing, whose clicks and pauses have no clear onset. For soundscape the scene is
+scenes/office.yaml with only the cue swapped (`level: file, gain: 0.6`; the bed stays at
+the scene's level); for BackgroundAudioPlayer it is
 ``thinking_sound=AudioConfig(tone, volume=0.6)``.
 
 What the source sends is read back exactly: an `rtc.AudioStream` on a local track of the
@@ -45,10 +46,12 @@ from bench.lib.tone import Tap, close, tone_level, write_tone
 def tone_scene(folder: Path) -> Path:
     """scenes/office.yaml with the thinking cue's file swapped for the tone, cut on stop."""
     text = SCENES["office"].read_text()
-    cue = "{source: builtin:keyboard-typing, gain: 0.6, loop: true}"
+    cue = "{source: builtin:keyboard-typing, loop: true}"
     assert cue in text, "the cue in scenes/office.yaml changed: update bench/parts/latency.py"
     path = folder / "office-tone.yaml"
-    path.write_text(text.replace(cue, "{source: tone.wav, gain: 0.6, loop: true, fade_out: 0}"))
+    # The tone at BackgroundAudioPlayer's literal 0.6 of the file: both play the same tone.
+    tone = "{source: tone.wav, level: file, gain: 0.6, loop: true, fade_out: 0}"
+    path.write_text(text.replace(cue, tone))
     return path
 
 

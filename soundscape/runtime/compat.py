@@ -141,9 +141,17 @@ def from_background_audio(
     Each argument takes what BackgroundAudioPlayer takes: a path, a `BuiltinAudioClip`, an
     `AudioConfig`, or a list of `AudioConfig` (volume → gain, probability → weight, and a
     total probability below 1 → that much chance of silence).
+
+    The volumes are BackgroundAudioPlayer's literal ones: the scene says ``levels: file``
+    (every sound as its file is) with ``gain: <volume>`` on each variant, so it sounds as
+    the player does. Those are file-relative levels and often far under the voice (the
+    built-in office ambience at 0.3 is about 45 LU under it): ``soundscape lint`` on the
+    scene reports each level as its distance under the voice, and a scene written with
+    ``level:`` targets or the scene defaults is the audible alternative.
     """
     data: dict[str, Any] = {
         "version": 1,
+        "levels": "file",
         "name": name,
         "description": "Built by soundscape.runtime.compat.from_background_audio",
         "initial": "idle",

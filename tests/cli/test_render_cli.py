@@ -7,11 +7,11 @@ import hashlib
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from support.paths import ROOT
 
 from soundscape.audio import decode_file
+from soundscape.audio.analysis import integrated_loudness
 from soundscape.cli.main import main
 
 OFFICE = ROOT / "scenes" / "office.yaml"
@@ -49,12 +49,14 @@ def test_office_summary_and_audio_follow_the_default_conversation(tmp_path, caps
     think = next(x["at"] for x in s["states"] if x["state"] == "thinking")
     speak = next(x["at"] for x in s["states"] if x["state"] == "speaking" and x["at"] > think)
 
-    def rms(t0: float, t1: float) -> float:
+    def lufs(t0: float, t1: float) -> float:
         seg = audio[int(t0 * 48000) : int(t1 * 48000)]
-        return float(np.sqrt(np.mean(seg.astype(np.float64) ** 2)))
+        return integrated_loudness(seg, 48000)
 
-    # Typing (0.6 × a -6 dBFS-peak clip) towers over the 0.3 × very quiet office bed.
-    assert rms(think + 0.5, speak - 0.2) > 4 * rms(speak + 0.5, speak + 4.0)
+    # At the scene defaults typing (voice -15 LU) stands 10 LU over the bed (voice -25 LU).
+    typing, bed = lufs(think + 0.5, speak - 0.2), lufs(speak + 0.5, speak + 4.0)
+    assert bed == pytest.approx(-45.0, abs=2.0)
+    assert typing - bed > 7.0
 
 
 def test_timeline_file_and_duration(tmp_path, capsys, write_scene):

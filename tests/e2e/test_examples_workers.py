@@ -24,9 +24,11 @@ import pytest
 from support.audio_checks import sine, tone_track, write_wav
 from support.worker import ROOT, WorkerFailed, call, worker
 
-from soundscape.audio.analysis import rms_dbfs
+from soundscape.audio.analysis import integrated_loudness
 from soundscape.demo.caller import Caller, Recording
 from soundscape.demo.livekit_local import LocalServer
+from soundscape.scene import load
+from soundscape.scene.model import Cue, Layer, Scene
 
 RATE = 48000
 WIN = RATE // 10  # 100 ms windows for the tone detector
@@ -133,13 +135,26 @@ def db(x: float) -> float:
     return 10 ** (x / 20)
 
 
+def tone_amp(scene: Scene, freq: float, item: Layer | Cue | None = None) -> float:
+    """The amplitude a test tone plays at: brought to the level the scene gives ``item``
+    (None: a `play()` or transition one-shot at the scene's cue level), then its trim."""
+    level = scene.levels.cue if item is None else scene.levels.of(item)
+    lufs = level.lufs(scene.voice.reference)
+    assert lufs is not None, "the examples give loudness levels"
+    own = integrated_loudness(sine(freq, 1.0, AMP), RATE)
+    trim = 1.0 if item is None else float(item.gain)
+    return AMP * db(lufs - own) * trim
+
+
 # ----------------------------------------------------------------- the examples
 
 
 async def test_basic_office_bed_and_thinking_sound(livekit_server: LocalServer, tmp_path: Path):
-    office = ROOT / "scenes" / "office.yaml"  # bed at 0.3; typing at 0.6 while thinking
+    office = ROOT / "scenes" / "office.yaml"  # the bed and typing at the scene defaults
     scene = toned(office, {"office-ambience": BED, "keyboard-typing": THINK}, tmp_path)
-    bed, typing = 0.3 * AMP, 0.6 * AMP
+    s = load(office)
+    bed = tone_amp(s, BED, s.layers["ambience"])
+    typing = tone_amp(s, THINK, s.states["thinking"].cues[0])
     async with (
         worker(livekit_server, "examples/basic.py", env=scene_env(scene), work_dir=tmp_path) as w,
         call(livekit_server) as caller,
@@ -167,12 +182,18 @@ async def test_basic_office_bed_and_thinking_sound(livekit_server: LocalServer, 
 async def test_advanced_tools_play_a_notification_and_a_thinking_indicator(
     livekit_server: LocalServer, tmp_path: Path
 ):
+    path = ROOT / "examples" / "scenes" / "assistant.yaml"
     scene = toned(
-        ROOT / "examples" / "scenes" / "assistant.yaml",
-        {"office-ambience": BED, "notification": PING, "thinking-pulse": THINK},
-        tmp_path,
+        path, {"office-ambience": BED, "notification": PING, "thinking-pulse": THINK}, tmp_path
     )
-    bed, ping, thinking = 0.3 * AMP, db(-6) * AMP, db(-10) * AMP
+    s = load(path)
+    # The notification (a transition's one-shot) and the thinking loop (scape.play()) play
+    # at the scene's cue level; the bed at its layer level.
+    bed, ping, thinking = (
+        tone_amp(s, BED, s.layers["ambience"]),
+        tone_amp(s, PING),
+        tone_amp(s, THINK),
+    )
     async with (
         worker(
             livekit_server, "examples/advanced.py", env=scene_env(scene), work_dir=tmp_path
@@ -256,18 +277,34 @@ async def test_hold_transfer_plays_hold_music_until_resume(
         call(livekit_server) as caller,
     ):
         rec = await caller.wait_track("soundscape")
-        await until(lambda: rec.seconds > 2.0, "two seconds of the bed")
-        bed = rms_dbfs(rec.audio()[RATE // 2 : 2 * RATE])
-        assert -80.0 < bed < -45.0, f"office bed at {bed:.1f} dBFS"
+        s = load(ROOT / "scenes" / "hold.yaml")
+        voice = s.voice.reference
+        (music_cue,) = [c for c in s.states["on_hold"].cues if c.source == "builtin:hold-music"]
+        bed_lufs = s.levels.of(s.layers["office"]).lufs(voice)
+        typing_lufs = s.levels.of(s.states["thinking"].cues[0]).lufs(voice)
+        music_lufs = s.levels.of(music_cue).lufs(voice)
+        assert bed_lufs is not None and typing_lufs is not None and music_lufs is not None
+        await until(lambda: rec.seconds > 2.5, "two seconds of the bed")
+        bed = integrated_loudness(rec.audio()[RATE // 2 : int(2.5 * RATE)], RATE)
+        # The bed 25 LU under the voice, through Opus and the server (a stretch of the clip).
+        assert abs(bed - bed_lufs) < 3.0, f"office bed at {bed:.1f} LUFS, level {bed_lufs:g}"
         # "Can I talk to someone in sales?": transfer_to_person fires `transfer`.
-        # Hold music (not the short burst of typing while the agent thinks before it calls
-        # the tool): two seconds far louder than the bed.
-        await until(lambda: rms_dbfs(recent(rec, 2.0)) > bed + 25.0, "hold music")
-        music = rms_dbfs(recent(rec, 2.0))
+        # Hold music, not the typing while the agent thinks before it calls the tool (7 LU
+        # quieter): a second louder than typing over the bed by half the distance to the music.
+        both = 10 * np.log10(10 ** (bed_lufs / 10) + 10 ** (typing_lufs / 10))
+        over = (both + music_lufs) / 2 - bed_lufs
+
+        def loud(seconds: float) -> float:
+            return integrated_loudness(recent(rec, seconds), RATE)
+
+        await until(lambda: loud(1.0) > bed + over, "hold music")
+        music = loud(1.0)
         # Four seconds after the transfer the colleague picks up: `resume`, the music fades out.
-        await until(lambda: rms_dbfs(recent(rec, 1.0)) < bed + 6.0, "the music ends", 20)
-        assert rms_dbfs(recent(rec, 1.0)) > bed - 10.0  # the bed is back, not silence
-        print(f"bed {bed:.1f} dBFS, hold music {music:.1f} dBFS")
+        await until(lambda: loud(1.0) < bed + 6.0, "the music ends", 20)
+        assert loud(1.0) > bed - 10.0  # the bed is back, not silence
+        print(
+            f"bed {bed:.1f} LUFS, hold music {music:.1f} LUFS (levels {bed_lufs:g}, {music_lufs:g})"
+        )
         await until(lambda: voice_heard(caller), "the agent's voice")
         await hang_up_and_check_job_ends(w, caller)
 
@@ -281,8 +318,12 @@ async def test_tool_sounds_follow_the_tool_that_runs(livekit_server: LocalServer
         "success": DONE,
         "error": ERR,
     }
-    scene = toned(ROOT / "examples" / "scenes" / "tool-sounds.yaml", tones, tmp_path)
-    think, typing, ping, done = db(-16) * AMP, 0.7 * AMP, db(-8) * AMP, db(-12) * AMP
+    path = ROOT / "examples" / "scenes" / "tool-sounds.yaml"
+    scene = toned(path, tones, tmp_path)
+    s = load(path)
+    think = tone_amp(s, THINK, s.states["thinking"].cues[0])
+    typing = tone_amp(s, TOOL, s.states["looking_up"].cues[0])
+    ping, done = tone_amp(s, PING), tone_amp(s, DONE)
     async with (
         worker(
             livekit_server, "examples/tool_sounds.py", env=scene_env(scene), work_dir=tmp_path

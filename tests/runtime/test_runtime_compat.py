@@ -15,6 +15,7 @@ from support.tone_scene import write_tone_scene
 from soundscape.engine import Engine, compile_scene
 from soundscape.runtime import Soundscape, make_audio_source
 from soundscape.runtime.compat import from_background_audio, normalize_play
+from soundscape.scene.model import LEVELS_FILE
 
 RATE = 48000
 
@@ -37,6 +38,8 @@ def test_builtin_clips_become_builtin_sources():
     )
     amb = scene.sounds["ambient"].variants
     assert [(v.source, v.gain) for v in amb] == [("builtin:office-ambience", 0.3)]
+    # The player's literal volumes: relative to the file, not brought to a level.
+    assert scene.levels == LEVELS_FILE
     think = scene.sounds["thinking"]
     assert [(v.source, v.weight) for v in think.variants] == [
         ("builtin:keyboard-typing", 0.5),
