@@ -86,7 +86,9 @@ class VoiceFollower:
         s = self._session
         if s is None:
             return
-        out = s.output.audio
+        # A duck-typed session (a test stand-in, a custom one) may have no `output` at all.
+        io: Any = getattr(s, "output", None)
+        out = getattr(io, "audio", None)
         if self._tap is not None and find_tap(out) is self._tap:
             return
         if out is None:
@@ -99,7 +101,7 @@ class VoiceFollower:
         tap = find_tap(out)  # an earlier Soundscape's, left as a pass-through
         if tap is None:
             tap = VoiceTap(out)
-            s.output.audio = tap
+            io.audio = tap
         if self._tap is not None and self in self._tap.listeners:
             self._tap.listeners.remove(self)
         tap.listeners.append(self)
