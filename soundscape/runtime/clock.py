@@ -98,6 +98,16 @@ class PlayClock:
             return now
         return self.grid + (math.floor((now - self.grid) / TICK) + 1) * TICK
 
+    def time_of(self, position: int) -> float | None:
+        """When deck sample ``position`` is handed to the track (the tick at which `playing`
+        passes it), if it is pushed and nothing runs dry before it (None: not known yet)."""
+        if self._anchor_t is None or position > self.pushed:
+            return None
+        k = max(position - self._anchor_pos, 0)
+        if self.grid is None:
+            return self._anchor_t + k / self.rate
+        return self.next_tick(self._anchor_t) + (k // self.tick) * TICK
+
     def restart_at(self, position: int) -> None:
         """Nothing is queued; the next push starts a new timeline at deck sample ``position``."""
         self._anchor_pos, self._anchor_t, self.pushed = position, None, position

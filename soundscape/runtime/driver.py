@@ -25,12 +25,17 @@ from .clock import TICK, PlayClock
 from .deck import Deck, DeckSnapshot, EngineLike
 from .options import LiveOptions
 from .sink import Sink
+from .voice_line import VoiceLine
 
 log = logging.getLogger("soundscape")
 UNDERRUN_LOG_PERIOD = 10.0  # seconds between "event loop was busy" warnings
 LATE_START = 480  # samples (10 ms, one tick) a reaction may start a sound after its splice
 RETRY_MAX_COMMANDS = 8  # ...beyond which it is not rendered again to save that start
 PREROLL = 3  # ticks of silence before the first audio of a session (see _first_push)
+VOICE_GUARD = 0.06
+"""Seconds of scene queued past the end of the voice while a speech is still arriving (one
+track): enough that the bed survives a late loop, little enough that a TTS slower than real
+time is not held back (a frame arriving after the guard was queued is spliced in at once)."""
 
 Apply = Callable[[Deck, "int | None"], None]
 """A command: change the deck/engine at this deck sample (None: at the render head)."""
@@ -49,6 +54,8 @@ class _Command:
     at: int  # deck sample playing when it arrived
     split: bool  # must run with the deck exactly at `at` (switch, fade-out)
     whole: bool = False  # starts a sound whose beginning must be heard (play())
+    engine: bool = True  # changes what the engines render (else only the voice mixed in)
+    voice: Callable[[int], None] | None = None  # changes the voice, at the splice sample
 
 
 @dataclass
@@ -59,6 +66,7 @@ class Metrics:
     samples: int = 0
     captures: int = 0
     rewinds: int = 0
+    remixes: int = 0  # queued audio pushed again with the voice changed, the scene as it was
     underruns: int = 0
     underrun_seconds: float = 0.0
     latency: float = 0.0
@@ -108,6 +116,11 @@ class LiveDriver:
         self._stopping = False
         self._failing = False  # the sink refused a frame twice: back off one frame
         self._loop: asyncio.AbstractEventLoop | None = None
+        self.voice: VoiceLine | None = None
+        """One-track mode: the agent's speech, mixed into everything pushed."""
+        self.voice_open = False
+        """A speech is still arriving: queue little scene past its end (`VOICE_GUARD`)."""
+        self.guard = max(round(VOICE_GUARD * 100), 2) * tick
         for eng in deck.engines:
             self.attach(eng)
 
@@ -116,6 +129,37 @@ class LiveDriver:
     def attach(self, engine: EngineLike) -> None:
         """Route an engine's events (state changes, voices) through the driver's timing."""
         engine.on_event = lambda ev, e=engine: self._engine_event(e, ev)
+        if self.voice is not None:
+            engine.voice_key = _VoiceKey(self.deck, engine, self.voice)  # type: ignore[attr-defined]
+
+    def carry_voice(self, line: VoiceLine) -> None:
+        """Mix ``line`` into everything pushed from now on, and key the engines on it."""
+        self.voice = line
+        for eng in self.deck.engines:
+            self.attach(eng)
+
+    def voice_placed(self, at: int) -> None:
+        """Voice was placed from deck sample ``at``: if that is already queued, push the
+        queue again from the sample playing (the scene as rendered, the voice added)."""
+        if self.started and at < self.clock.pushed:
+            self._commands.append(_Command(_keep, at, False, engine=False))
+        self._kick()
+
+    def change_voice(self, change: Callable[[int], None]) -> None:
+        """Run ``change(at)`` on the voice at the deck sample from which the change is heard
+        (the splice: the sample playing when the driver gets to it), then push again."""
+        if not self.started:
+            change(self.clock.pushed)
+            return
+        self._commands.append(
+            _Command(_keep, self.now_playing(), False, engine=False, voice=change)
+        )
+        self._kick()
+
+    def time_of(self, position: int) -> float | None:
+        """Loop time at which deck sample ``position`` is handed to the track (None: not
+        pushed yet)."""
+        return self.clock.time_of(position)
 
     def now_playing(self) -> int:
         """The deck sample being heard now."""
@@ -160,7 +204,10 @@ class LiveDriver:
                 await self._fill()
                 if self._on_tick is not None:
                     self._safe(self._on_tick, self.queued_seconds())
-                room = self.clock.queued(loop.time()) - (self.ahead - self.frame)
+                queued = self.clock.queued(loop.time())
+                room = queued - (self.ahead - self.frame)
+                if self.voice_open:  # the guard past the voice runs low: top it up
+                    room = min(room, queued - self.guard // 2)
                 wait = max(room / self.rate, 0.002)
                 if self._failing:  # try again a frame later, not in a tight loop
                     self._failing, wait = False, self.frame / self.rate
@@ -187,7 +234,16 @@ class LiveDriver:
             and not self._failing
             and self.clock.queued(loop.time()) <= self.ahead - self.frame
         ):
-            block = self._render_block(self.frame)
+            n = self.frame
+            if self.voice_open and self.voice is not None:
+                # No further than the voice (or the guard): a frame arriving then is appended,
+                # not spliced into scene already queued.
+                limit = max(self.voice.end, self.clock.playing(loop.time()) + self.guard)
+                tick = self.clock.tick
+                n = min(n, (limit - self.clock.pushed) // tick * tick)
+                if n < tick:
+                    return
+            block = self._render_block(n)
             now = loop.time()
             if self.clock.pushed == 0 and self.clock.grid is not None and self.sink.can_clear:
                 await self._first_push(block)
@@ -256,6 +312,10 @@ class LiveDriver:
     async def _push(self, audio: np.ndarray, now: float, *, clear: bool = False) -> None:
         """Hand ``audio`` to the sink (after emptying its queue, with ``clear``: a rewind)."""
         before = self.clock.underrun_seconds
+        if self.voice is not None:
+            start = self.clock.pushed
+            self.voice.anchor(start, audio.shape[0])
+            audio = self.voice.mix(start, audio)
         self.clock.on_push(audio.shape[0], now)
         if self.clock.underruns > self.metrics.underruns:
             self._silence_unlogged += self.clock.underrun_seconds - before
@@ -323,9 +383,12 @@ class LiveDriver:
         playing = self.clock.playing(now)
         while len(self._blocks) > 1 and self._blocks[1].start <= playing:
             self._blocks.popleft()
-        if self._delivered and self._blocks:
+        if self._blocks:
             oldest = self._blocks[0].start  # nothing before it can be rendered again
-            self._delivered = [d for d in self._delivered if d[0] >= oldest]
+            if self._delivered:
+                self._delivered = [d for d in self._delivered if d[0] >= oldest]
+            if self.voice is not None:
+                self.voice.forget_before(min(oldest, playing))
 
     # -- reacting ---------------------------------------------------------------------
 
@@ -336,15 +399,31 @@ class LiveDriver:
         now = loop.time()
         first = min(c.at for c in cmds)
         blocks = self._blocks
+        voiced = [c.voice for c in cmds if c.voice is not None]
+        changes_engine = any(c.engine for c in cmds)
+        # An engine ducking under the voice signal renders differently once the voice moved.
+        keyed = self.voice is not None and any(_keys_on_voice(e) for e in self.deck.engines)
         can_rewind = (
             self.can_rewind and blocks and first < self.clock.pushed and self.clock.queued(now) > 0
         )
         if not can_rewind:
             # Applied at the render head: heard after what is already queued.
+            for change in voiced:
+                self._safe(change, self.clock.pushed)
             for c in cmds:
                 self._safe(c.apply, self.deck, None)
             self.metrics.latency = self.clock.queued(now) / self.rate
             return
+        if not changes_engine and not keyed:
+            await self._remix(first, voiced)
+            return
+        if keyed:
+            # The engines must hear the voice as it will be before they render again: change
+            # it a tick ahead of the sample playing, where the splice will land.
+            at_voice = max(self.clock.playing(now) + self.clock.tick, blocks[0].start)
+            for change in voiced:
+                self._safe(change, at_voice)
+            voiced = []
         i = 0
         while i + 1 < len(blocks) and blocks[i + 1].start <= first:
             i += 1
@@ -386,10 +465,43 @@ class LiveDriver:
             cut = max(self.clock.playing(now), base) - base
             spliced = _crossfade(old[cut:], new[cut:], self.splice)
         new = spliced
+        for change in voiced:
+            self._safe(change, base + cut)
         self.clock.resync(base + cut, now, end - new.shape[0])
         self.metrics.rewinds += 1
         self.metrics.latency = (base + cut - first) / self.rate
         self._drop_events_before(first)
+        if new.shape[0]:
+            await self._push(new, now, clear=True)
+        else:
+            self.sink.clear()
+
+    async def _remix(self, first: int, voiced: list[Callable[[int], None]]) -> None:
+        """Push the queue again from the sample playing, the scene as it was rendered and the
+        voice as it is now (placed, cut or held by ``voiced``, at the splice sample)."""
+        loop = self._loop
+        assert loop is not None
+        blocks = self._blocks
+        i = 0
+        while i + 1 < len(blocks) and blocks[i + 1].start <= first:
+            i += 1
+        base = blocks[i].start
+        old = np.concatenate([b.audio for b in list(blocks)[i:]])
+        end = self.clock.pushed
+        now = await self._off_tick()
+        for _ in range(2):  # as in `_react`: the push must land before the next tick
+            later = loop.time()
+            if self.clock.unsafe_for(later) <= 0 and self.clock.playing(later) == (
+                self.clock.playing(now)
+            ):
+                break
+            now = await self._off_tick()
+        cut = max(self.clock.playing(now), base) - base
+        for change in voiced:
+            self._safe(change, base + cut)
+        new = old[cut:]
+        self.clock.resync(base + cut, now, end - new.shape[0])
+        self.metrics.remixes += 1
         if new.shape[0]:
             await self._push(new, now, clear=True)
         else:
@@ -507,6 +619,24 @@ class LiveDriver:
             fn(*args)
         except Exception:
             log.exception("soundscape: error in %s", getattr(fn, "__qualname__", fn))
+
+
+def _keep(deck: Deck, at: int | None) -> None:
+    """The engine part of a command that changes only the voice."""
+
+
+def _keys_on_voice(engine: EngineLike) -> bool:
+    return bool(getattr(getattr(engine, "plan", None), "keys_on_voice", False))
+
+
+class _VoiceKey:
+    """The voice line as one engine hears it: on that engine's clock (a switch offsets it)."""
+
+    def __init__(self, deck: Deck, engine: EngineLike, line: VoiceLine) -> None:
+        self._deck, self._engine, self._line = deck, engine, line
+
+    def read(self, start: int, n: int) -> np.ndarray | None:
+        return self._line.key(self._deck.to_deck(self._engine, start), n)
 
 
 def _crossfade(old: np.ndarray, new: np.ndarray, length: int) -> np.ndarray:

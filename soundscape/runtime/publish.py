@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from livekit import rtc
@@ -70,6 +71,8 @@ class Publisher:
         self._source: rtc.AudioSource | None = None
         self._watching = False
         self._retry: asyncio.Task[None] | None = None
+        self.on_published: list[Callable[[Any], None]] = []
+        """Called with each publication made (the first, and one after a refused publish)."""
 
     async def publish(self, source: rtc.AudioSource) -> None:
         """Publish a track of ``source``. If the room refuses (e.g. it is reconnecting) and
@@ -96,6 +99,11 @@ class Publisher:
         # A fresh track per attempt: a refused publish may leave the old one half-registered.
         self.track = rtc.LocalAudioTrack.create_audio_track(self.name, self._source)
         self.publication = await self.room.local_participant.publish_track(self.track, self.options)
+        for cb in self.on_published:
+            try:
+                cb(self.publication)
+            except Exception:
+                log.exception("soundscape: error after publishing track %r", self.name)
 
     def _on_connected(self, *_: Any) -> None:
         idle = self._retry is None or self._retry.done()

@@ -14,11 +14,13 @@ from ..engine import Plan
 from ..engine.adopt import AdoptReport
 from .deck import Deck, EngineLike
 from .driver import LiveDriver
+from .one_track import OneTrack
 from .output import Opened
 from .playback import Playback
 from .reload import ReloadResult
 from .session_events import SessionAdapter
 from .voice_follow import VoiceFollower
+from .voice_output import OneTrackOutput
 
 log = logging.getLogger("soundscape")
 
@@ -31,6 +33,10 @@ class Run:
         self.adapter: SessionAdapter | None = None
         self.voice: VoiceFollower | None = None
         self.task: asyncio.Task[None] | None = None
+        self.one: OneTrack | None = None
+        """One-track mode: the session's speech goes through the driver."""
+        self.session_closed = False
+        self._rescue: set[asyncio.Future[None]] = set()
 
     def follow(
         self,
@@ -45,11 +51,43 @@ class Run:
         self.adapter.attach()
         return self.adapter.current()
 
+    def carry_voice(self, session: Any, room: Any) -> None:
+        """One track: become ``session``'s audio output (now, or when its speech allows)."""
+        out = OneTrackOutput(self.driver, channels=self.driver.deck.channels)
+        if self.output.publisher is not None:
+            # Speech waits for a subscriber to our track, as it would for RoomIO's.
+            out.subscribed = asyncio.get_running_loop().create_future()
+            self.output.publisher.on_published.append(self._wait_subscribed)
+        self.one = OneTrack(out, session, room)
+        self.one.install()
+
+    def _wait_subscribed(self, publication: Any) -> None:
+        one = self.one
+        fut = one.output.subscribed if one is not None else None
+        if fut is None or fut.done():
+            return
+        wait = getattr(publication, "wait_for_subscription", None)
+        if not callable(wait):  # a stand-in room: nobody to wait for
+            fut.set_result(None)
+            return
+
+        async def subscribed() -> None:
+            with contextlib.suppress(Exception):
+                await wait()
+            if not fut.done():
+                fut.set_result(None)
+
+        t = asyncio.ensure_future(subscribed())
+        fut.add_done_callback(lambda _: t.cancel())
+
     def follow_voice(self, plan: Plan) -> None:
         """With `voice: auto` (and a session), measure the agent's speech from now on."""
         if plan.voice_auto and self.voice is None and self.adapter is not None:
             self.voice = VoiceFollower(self.driver)
-            self.voice.attach(self.adapter.session)
+            if self.one is not None:  # the speech goes through us: measured where it is placed
+                self.one.output.listeners.append(self.voice)
+            else:
+                self.voice.attach(self.adapter.session)
 
     def give_voice(self, engine: EngineLike) -> None:
         """Bring a new engine (not heard yet) to the voice loudness measured so far."""
@@ -64,8 +102,28 @@ class Run:
         coro = self.output.run_once_connected(run, connect_timeout) if waits else run()
         self.task = asyncio.create_task(coro, name="soundscape-driver")
         self.task.add_done_callback(_log_driver_stop)
+        self.task.add_done_callback(self._driver_stopped)
         if not waits:
             await self.output.publish()
+
+    def _driver_stopped(self, task: asyncio.Task[None]) -> None:
+        # One track: a driver that died would take the agent's voice with it. Never.
+        if self.one is not None and self.one.installed and not self.session_closed:
+            if task.cancelled() or task.exception() is None:
+                return
+            t = asyncio.ensure_future(self._give_voice_back())
+            self._rescue.add(t)
+            t.add_done_callback(self._rescue.discard)
+
+    async def _give_voice_back(self) -> None:
+        if self.one is None:
+            return
+        pub = self.output.publisher
+        name = pub.name if pub is not None else "roomio_audio"
+        from .one_track import voice_publish_options
+
+        options = pub.options if pub is not None else voice_publish_options()
+        await self.one.restore(track_name=name, options=options)
 
     @property
     def playing(self) -> bool:
@@ -130,6 +188,13 @@ class Run:
         if self.voice is not None:
             self.voice.close()
             self.voice = None
+        if self.one is not None:
+            if self.session_closed:
+                self.one.output.close()
+            else:  # the session speaks on: on a track of its own again, before ours goes
+                await self._give_voice_back()
+            await self.one.aclose()
+            self.one = None
         self.driver.stop()
         if self.task is not None:
             self.task.cancel()

@@ -15,9 +15,12 @@ from livekit import rtc
 
 
 def to_frame(block: np.ndarray, rate: int) -> rtc.AudioFrame:
-    """float32 (n, ch) in -1..1 → an int16 `rtc.AudioFrame`."""
+    """float32 (n, ch) in -1..1, or int16 already mixed (one track) → an `rtc.AudioFrame`."""
     n, ch = block.shape
-    pcm = np.clip(block * 32767.0, -32768.0, 32767.0).astype(np.int16)
+    if block.dtype == np.int16:
+        pcm = block
+    else:
+        pcm = np.clip(block * 32767.0, -32768.0, 32767.0).astype(np.int16)
     return rtc.AudioFrame(pcm.tobytes(), rate, ch, n)
 
 

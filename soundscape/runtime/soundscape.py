@@ -35,6 +35,7 @@ from .events import (
 )
 from .handles import PlayHandle
 from .metrics import SoundscapeMetrics
+from .one_track import ROOM_TRACK, room_track_of, voice_publish_options
 from .options import LiveOptions
 from .output import Output, choose_output, latency_for, open_output
 from .playback import Playback
@@ -71,7 +72,7 @@ class Soundscape(Emitter):
         channels: int = 1,
         seed: int | None = None,
         latency: LiveOptions | str | dict[str, Any] | None = None,
-        track_name: str = "soundscape",
+        track_name: str | None = None,
         policy: Policy | None = None,
         watch: bool | float = False,
     ) -> None:
@@ -93,7 +94,8 @@ class Soundscape(Emitter):
         self.seed = seed
         self.options = LiveOptions.coerce(latency)
         self._latency_given = latency is not None
-        self.track_name = track_name
+        self._track_name_given = track_name is not None
+        self.track_name = track_name or "soundscape"
         self._plan: Plan | None = None
         self._status: Status = "new"
         self._lock = asyncio.Lock()
@@ -179,10 +181,17 @@ class Soundscape(Emitter):
         frame_sink: FrameCallback | None = None,
         console: bool | ConsoleOutput | None = None,
         connect_timeout: float = CONNECT_TIMEOUT,
+        one_track: bool = False,
     ) -> None:
         """Start playing: publish a track on ``room`` (with ``track_publish_options``, default
         `default_publish_options()`), or feed ``audio_source`` / call ``frame_sink(frame)``
         for a custom transport, and follow ``agent_session``.
+
+        ``one_track=True``: become the session's audio output instead of RoomIO's, so the
+        agent's speech and the scene leave on one track (the agent's voice track, named and
+        published as RoomIO's would be: ``roomio_audio``, source microphone). The speech is
+        neither delayed nor changed; interruptions, pauses and playback positions are exact.
+        Works before or after ``session.start()``; docs/runtime.md says when to choose it.
 
         Any order works in a job: before ``ctx.connect()`` / ``session.start()`` (which
         connects), between them, or after. A room that is not connected yet is waited for in
@@ -205,6 +214,11 @@ class Soundscape(Emitter):
         out = choose_output(
             room=room, audio_source=audio_source, frame_sink=frame_sink, console=console
         )
+        if one_track and agent_session is None:
+            raise ValueError(
+                "one_track=True mixes the agent's speech into the scene's track: pass the "
+                "session it comes from (agent_session=session)"
+            )
         # A job can end without its session closing (`ctx.shutdown()`, SIGTERM): the scape
         # must not outlive it with a driver task and a native source.
         self._job_hooked = self._job_hooked or close_with_job(self.aclose)
@@ -212,7 +226,9 @@ class Soundscape(Emitter):
         self._closed_fut = asyncio.get_running_loop().create_future()
         try:
             async with self._lock:
-                await self._start(out, room, agent_session, track_publish_options, connect_timeout)
+                await self._start(
+                    out, room, agent_session, track_publish_options, connect_timeout, one_track
+                )
         except BaseException:
             await self._teardown()
             self._status = "closed"
@@ -227,6 +243,7 @@ class Soundscape(Emitter):
         session: AgentSession | None,
         publish_options: rtc.TrackPublishOptions | None,
         connect_timeout: float,
+        one_track: bool = False,
     ) -> None:
         if out.console is not None and (self.rate, self.channels) != (out.console.rate, 1):
             # Mix at the speaker's own rate: no resampling on the audio thread.
@@ -237,10 +254,20 @@ class Soundscape(Emitter):
         self._plan = plan
         engine = self._new_engine(plan)
         self.options = latency_for(out, self.options, given=self._latency_given)
+        track_name = self.track_name
+        if one_track and out.console is not None:
+            # The console already plays the speech and the scene as one stream.
+            log.debug("soundscape: console mode: one_track is what the speaker plays anyway")
+            one_track = False
+        if one_track:
+            found = room_track_of(session)
+            name, opts = found if found is not None else (ROOM_TRACK, None)
+            track_name = self.track_name if self._track_name_given else name
+            publish_options = publish_options or opts or voice_publish_options()
         output = await open_output(
             out,
             room=room,
-            track_name=self.track_name,
+            track_name=track_name,
             publish_options=publish_options,
             rate=self.rate,
             channels=self.channels,
@@ -255,6 +282,8 @@ class Soundscape(Emitter):
             on_tick=self._tick,
         )
         self._run = run = Run(output, driver, Playback(driver, self._compile))
+        if one_track:
+            run.carry_voice(session, room)
         if session is not None:
             for name, fields in run.follow(session, self._session_event, on_close=self._on_close):
                 engine.post(name, fields)
@@ -305,6 +334,8 @@ class Soundscape(Emitter):
 
     def _on_close(self) -> None:
         # The session closed: stop by ourselves (a task, since emit() is synchronous).
+        if self._run is not None:
+            self._run.session_closed = True
         if self._status in ("starting", "running"):
             self._spawn(self.aclose())
 

@@ -114,10 +114,21 @@ class VoiceFollower:
         loop = asyncio.get_running_loop()
         now = loop.time()
         rate, channels = frame.sample_rate, frame.num_channels
+        self._heard_end = max(self._heard_end, now) + frame.samples_per_channel / rate
+        pcm = np.frombuffer(frame.data, dtype=np.int16)
+        self._measure(pcm, rate, channels, lambda: self._at(self._heard_end - now))
+
+    def placed(self, pcm: np.ndarray, end: int) -> None:
+        """One track: ``pcm`` (int16 (n, ch) at the deck's rate) is heard up to deck sample
+        ``end`` exactly, so an estimate applies there (no model of an output's queue)."""
+        d = self._driver
+        self._heard_end = end / d.rate  # on the deck's clock here: only differences matter
+        self._measure(pcm.reshape(-1), d.rate, pcm.shape[1], lambda: end)
+
+    def _measure(self, pcm: np.ndarray, rate: int, channels: int, target: Any) -> None:
         if self._meter is None or self._format != (rate, channels):
             self._meter, self._format = VoiceMeter(rate, channels), (rate, channels)
-        self._heard_end = max(self._heard_end, now) + frame.samples_per_channel / rate
-        if not self._meter.push(np.frombuffer(frame.data, dtype=np.int16)):
+        if not self._meter.push(pcm):
             return
         lufs = self._meter.loudness
         if lufs is None:
@@ -128,17 +139,21 @@ class VoiceFollower:
             if moved < FINE_DB or (moved < STEP_DB and not settled):
                 return
         self.loudness, self._sent_heard = lufs, self._heard_end
-        self._send(lufs, self._heard_end - now)
+        self._send(lufs, target())
 
     def cleared(self) -> None:
         """The output dropped what it held (an interruption): nothing queued will be heard."""
         self._heard_end = 0.0
 
-    def _send(self, lufs: float, delay: float) -> None:
+    def _at(self, delay: float) -> int:
+        """The deck sample heard ``delay`` seconds from now."""
+        d = self._driver
+        return (d.now_playing() if d.started else 0) + max(round(delay * d.rate), 0)
+
+    def _send(self, lufs: float, target: int) -> None:
         d = self._driver
         if not any(_follows(e) for e in d.deck.engines):
             return  # switched to a scene with a fixed voice: a rewind for nothing
-        target = (d.now_playing() if d.started else 0) + max(round(delay * d.rate), 0)
 
         def apply(deck: Deck, at: int | None) -> None:
             for eng in deck.engines:
