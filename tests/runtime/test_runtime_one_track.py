@@ -103,9 +103,7 @@ def _voice_windows(y: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
 
 
 async def test_with_a_silent_scene_the_track_carries_the_sessions_own_samples(tmp_path):
-    session, scape, out, tap = await _one_track(
-        tmp_path, gain="-inf dB", replies=[Reply("a" * 40)]
-    )
+    session, scape, out, tap = await _one_track(tmp_path, gain="-inf dB", replies=[Reply("a" * 40)])
     given = _record(out)
     await session.start(agent=Agent(instructions="test"))
     await asyncio.wait_for(session.generate_reply(user_input="hi"), 20)
@@ -256,3 +254,40 @@ async def test_a_scene_that_fails_to_render_never_silences_the_voice(tmp_path):
     assert errors > 0
     assert np.array_equal(y[start : start + len(voice)], voice)
     assert ev.playback_position == pytest.approx(1.0, abs=0.001)
+
+
+async def test_voice_auto_is_measured_where_the_speech_plays(tmp_path):
+    write_wav(tmp_path / "bed.wav", sine(BED, 2.0, 0.3))
+    scene = tmp_path / "auto.yaml"
+    scene.write_text(
+        "version: 1\nname: auto\nvoice: {loudness: auto, glide: 300ms}\n"
+        "sounds:\n  bed: bed.wav\n"
+        "layers:\n  bed: {sound: bed, level: voice -25 LU, fade_in: 20ms}\n"
+        "states:\n  idle:\n"
+    )
+    session = scripted_session()
+    session.output.audio = None
+    source = make_audio_source(RATE, 1, 1000)
+    tap = AudioTap(source)
+    scape = Soundscape(scene, seed=1)
+    await scape.start(agent_session=session, audio_source=source, one_track=True)
+    out = session.output.audio
+    assert isinstance(out, OneTrackOutput)
+    marks = []
+    for amp in (0.05, 0.1):  # the second speech 6.02 dB louder
+        marks.append(time.monotonic())
+        for f in _frames(_tone(4.0, amp)):
+            await out.capture_frame(f)
+        out.flush()
+        await asyncio.wait_for(out.wait_for_playout(), 8)
+    marks.append(time.monotonic())
+    await scape.aclose()
+    y = tap.heard()[:, 0]
+    a, b, c = (tap.index(t) for t in marks)
+    # Settled on each voice (its 3 s window full, plus the glide): the bed moved with it.
+    quiet = tone_level(y[a + int(3.4 * RATE) : b - W], BED)
+    loud = tone_level(y[b + int(3.4 * RATE) : c - W], BED)
+    assert db(loud) - db(quiet) == pytest.approx(6.02, abs=0.5)
+    # And glided there: no 20 ms window more than 0.5 dB from the one before.
+    track = 20 * np.log10(tone_track(y[a + int(3.4 * RATE) : c - W], BED, W))
+    assert np.max(np.abs(np.diff(track))) < 0.5
