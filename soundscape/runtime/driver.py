@@ -117,7 +117,9 @@ class LiveDriver:
         self._failing = False  # the sink refused a frame twice: back off one frame
         self._loop: asyncio.AbstractEventLoop | None = None
         self.voice: VoiceLine | None = None
-        """One-track mode: the agent's speech, mixed into everything pushed."""
+        """The agent's speech on the deck clock: the engines' voice key, and in one-track
+        mode mixed into everything pushed (`mix_voice`)."""
+        self.mix_voice = False
         self.voice_open = False
         """A speech is still arriving: queue little scene past its end (`VOICE_GUARD`)."""
         self.guard = max(round(VOICE_GUARD * 100), 2) * tick
@@ -132,18 +134,23 @@ class LiveDriver:
         if self.voice is not None:
             engine.voice_key = _VoiceKey(self.deck, engine, self.voice)  # type: ignore[attr-defined]
 
-    def carry_voice(self, line: VoiceLine) -> None:
-        """Mix ``line`` into everything pushed from now on, and key the engines on it."""
-        self.voice = line
+    def carry_voice(self, line: VoiceLine, *, mix: bool = True) -> None:
+        """Key the engines on ``line`` and, with ``mix``, add it to everything pushed."""
+        self.voice, self.mix_voice = line, mix
         for eng in self.deck.engines:
             self.attach(eng)
 
     def voice_placed(self, at: int) -> None:
         """Voice was placed from deck sample ``at``: if that is already queued, push the
         queue again from the sample playing (the scene as rendered, the voice added)."""
+        if not self.mix_voice and not self._keyed():
+            return  # a key nobody listens to (this scene does not duck by the voice)
         if self.started and at < self.clock.pushed:
             self._commands.append(_Command(_keep, at, False, engine=False))
         self._kick()
+
+    def _keyed(self) -> bool:
+        return self.voice is not None and any(_keys_on_voice(e) for e in self.deck.engines)
 
     def change_voice(self, change: Callable[[int], None]) -> None:
         """Run ``change(at)`` on the voice at the deck sample from which the change is heard
@@ -312,7 +319,7 @@ class LiveDriver:
     async def _push(self, audio: np.ndarray, now: float, *, clear: bool = False) -> None:
         """Hand ``audio`` to the sink (after emptying its queue, with ``clear``: a rewind)."""
         before = self.clock.underrun_seconds
-        if self.voice is not None:
+        if self.voice is not None and self.mix_voice:
             start = self.clock.pushed
             self.voice.anchor(start, audio.shape[0])
             audio = self.voice.mix(start, audio)
@@ -402,7 +409,7 @@ class LiveDriver:
         voiced = [c.voice for c in cmds if c.voice is not None]
         changes_engine = any(c.engine for c in cmds)
         # An engine ducking under the voice signal renders differently once the voice moved.
-        keyed = self.voice is not None and any(_keys_on_voice(e) for e in self.deck.engines)
+        keyed = self._keyed()
         can_rewind = (
             self.can_rewind and blocks and first < self.clock.pushed and self.clock.queued(now) > 0
         )

@@ -20,6 +20,7 @@ from .playback import Playback
 from .reload import ReloadResult
 from .session_events import SessionAdapter
 from .voice_follow import VoiceFollower
+from .voice_line import VoiceLine
 from .voice_output import OneTrackOutput
 
 log = logging.getLogger("soundscape")
@@ -81,13 +82,20 @@ class Run:
         fut.add_done_callback(lambda _: t.cancel())
 
     def follow_voice(self, plan: Plan) -> None:
-        """With `voice: auto` (and a session), measure the agent's speech from now on."""
-        if plan.voice_auto and self.voice is None and self.adapter is not None:
+        """With `voice: auto` or a duck by the voice (and a session), listen to the agent's
+        speech from now on."""
+        keyed = bool(getattr(plan, "keys_on_voice", False))
+        if not (plan.voice_auto or keyed) or self.voice is not None or self.adapter is None:
+            return
+        if self.one is not None:  # the speech goes through us: placed, keyed, measured exactly
             self.voice = VoiceFollower(self.driver)
-            if self.one is not None:  # the speech goes through us: measured where it is placed
-                self.one.output.listeners.append(self.voice)
-            else:
-                self.voice.attach(self.adapter.session)
+            self.one.output.listeners.append(self.voice)
+            return
+        # Own track: the speech is observed on its way to RoomIO's output.
+        key = VoiceLine(1)
+        self.driver.carry_voice(key, mix=False)
+        self.voice = VoiceFollower(self.driver, key=key)
+        self.voice.attach(self.adapter.session)
 
     def give_voice(self, engine: EngineLike) -> None:
         """Bring a new engine (not heard yet) to the voice loudness measured so far."""

@@ -20,6 +20,7 @@ import numpy as np
 from ..audio.loudness import VoiceMeter
 from .deck import Deck
 from .driver import LiveDriver
+from .voice_line import Segment, VoiceLine
 
 if TYPE_CHECKING:
     from livekit import rtc
@@ -43,10 +44,14 @@ re-attach the chain under a speech and restart its transcript synchronisation)."
 
 class VoiceFollower:
     """Feeds the agent's speech to a `VoiceMeter` and sends each new estimate to the
-    driver's engines whose plan says `voice: auto`."""
+    driver's engines whose plan says `voice: auto`; with ``key``, also places it on that
+    line for the engines that duck by the voice signal (own track: where RoomIO is modelled
+    to play it, to within its queue's few tens of ms)."""
 
-    def __init__(self, driver: LiveDriver) -> None:
+    def __init__(self, driver: LiveDriver, *, key: VoiceLine | None = None) -> None:
         self._driver = driver
+        self.key = key
+        self._key_segment = Segment(0)
         self._meter: VoiceMeter | None = None
         self._format: tuple[int, int] | None = None
         self._heard_end = 0.0  # loop time at which the speech given so far has played out
@@ -114,9 +119,23 @@ class VoiceFollower:
         loop = asyncio.get_running_loop()
         now = loop.time()
         rate, channels = frame.sample_rate, frame.num_channels
-        self._heard_end = max(self._heard_end, now) + frame.samples_per_channel / rate
+        starts = max(self._heard_end, now)
+        self._heard_end = starts + frame.samples_per_channel / rate
         pcm = np.frombuffer(frame.data, dtype=np.int16)
+        if self.key is not None:
+            self._place_key(pcm.reshape(-1, channels), rate, self._at(starts - now))
         self._measure(pcm, rate, channels, lambda: self._at(self._heard_end - now))
+
+    def _place_key(self, pcm: np.ndarray, rate: int, at: int) -> None:
+        d = self._driver
+        mono = pcm.mean(axis=1) if pcm.shape[1] > 1 else pcm[:, 0].astype(np.float64)
+        if rate != d.rate:  # a key only needs the envelope: linear interpolation will do
+            n = round(len(mono) * d.rate / rate)
+            mono = np.interp(np.arange(n) * rate / d.rate, np.arange(len(mono)), mono)
+        key = np.rint(mono).astype(np.int16)[:, None]
+        assert self.key is not None
+        placed = self.key.place(key, earliest=at, segment=self._key_segment)
+        d.voice_placed(placed)
 
     def placed(self, pcm: np.ndarray, end: int) -> None:
         """One track: ``pcm`` (int16 (n, ch) at the deck's rate) is heard up to deck sample
@@ -144,6 +163,15 @@ class VoiceFollower:
     def cleared(self) -> None:
         """The output dropped what it held (an interruption): nothing queued will be heard."""
         self._heard_end = 0.0
+        line = self.key
+        if line is not None:
+            line.break_run()
+            seg, fade = self._key_segment, self._driver.rate // 200
+
+            def cut(at: int) -> None:
+                line.cut(at, fade, [seg])
+
+            self._driver.change_voice(cut)
 
     def _at(self, delay: float) -> int:
         """The deck sample heard ``delay`` seconds from now."""
