@@ -570,7 +570,9 @@ class Engine:
         assert d is not None
         target, length = (d.depth, d.attack) if down else (1.0, d.release)
         if v.duck.b != target:
-            v.duck = ramp_from(v.duck, target, now, max(1, length), v.linear)
+            # The voice can open and close a duck every millisecond: never faster than the
+            # click-safe fade, whatever the scene says.
+            v.duck = ramp_from(v.duck, target, now, max(self._min_fade, length), v.linear)
 
     def _ducked_now(self, d: DuckPlan) -> bool:
         return (d.on_speaking and self._ducked) or (d.on_voice and d.gate in self._voice_on)

@@ -99,9 +99,10 @@ class VoiceGate:
         if voice is None:
             sq = np.zeros(e - s, np.int64)
         else:
-            q = np.nan_to_num(np.asarray(voice, np.float64), nan=0.0, posinf=0.0, neginf=0.0)
-            np.clip(q, -_CLIP, _CLIP, out=q)
-            q *= _SCALE
+            q = np.multiply(voice, _SCALE, dtype=np.float64)
+            if not math.isfinite(float(np.add.reduce(q))):  # rare: bad samples read as silence
+                q = np.nan_to_num(q, nan=0.0, posinf=0.0, neginf=0.0)
+            np.clip(q, -_CLIP * _SCALE, _CLIP * _SCALE, out=q)
             sq = np.rint(q, out=q).astype(np.int64)
             sq *= sq
         head = state.partial if state.partial is not None else np.zeros(plen, np.int64)
@@ -110,39 +111,51 @@ class VoiceGate:
         if k == 0:
             return GateState(e, _quiet(buf), state.history, state.last), []
         cells = buf[: k * g].reshape(k, g).sum(axis=1)
-        hist = state.history if state.history is not None else np.zeros(WINDOW_CELLS - 1, np.int64)
-        full = np.concatenate((hist, cells))
-        box = full[:k].copy()
-        for j in range(1, WINDOW_CELLS):
-            box += full[j : j + k]
+        hist = state.history if state.history is not None else _SILENT_HISTORY
+        # Window sums as differences of a running sum: exact, since everything is an integer.
+        run = np.concatenate((_ZERO, hist, cells)).cumsum()
+        box = run[WINDOW_CELLS:] - run[:k]
         first = (s - plen) // g
-        index = np.arange(first, first + k, dtype=np.int64)
         last = dict(state.last)
         changes: list[Change] = []
         for gate in gates:
             thr, hold = self.params(gate)
-            seen = np.where(box >= thr, index, _NEVER)
+            before = last.get(gate, _NEVER)
+            was = gate in on
+            above = box >= thr
+            if above.all():  # the voice all through: the common case while it speaks
+                last[gate] = first + k - 1
+                if not was:
+                    changes.append(((first + 1) * g, gate, True))
+                continue
+            if not above.any() and (
+                (was and first + k - 1 - before <= hold) or (not was and first - before > hold)
+            ):
+                continue  # no voice, and the gate stays as it is over the whole span
+            index = np.arange(first, first + k, dtype=np.int64)
+            seen = np.where(above, index, _NEVER)
             np.maximum.accumulate(seen, out=seen)
-            np.maximum(seen, last.get(gate, _NEVER), out=seen)
+            np.maximum(seen, before, out=seen)
             present = (index - seen) <= hold
             last[gate] = int(seen[-1])
-            was = gate in on
-            flips = np.flatnonzero(present != np.concatenate(([was], present[:-1])))
-            changes += [(int(index[i] + 1) * g, gate, bool(present[i])) for i in flips]
-        changes.sort(key=lambda c: c[0])  # stable: gates keep their order on a shared sample
+            flips = np.flatnonzero(present[1:] != present[:-1]) + 1
+            if present[0] != was:
+                changes.append(((first + 1) * g, gate, bool(present[0])))
+            changes += [((first + int(i) + 1) * g, gate, bool(present[i])) for i in flips]
+        if len(gates) > 1:
+            changes.sort(key=lambda c: c[0])  # stable: gates keep their order on a sample
         keep = tuple((gate, at) for gate, at in last.items() if gate in gates and at != _NEVER)
-        return GateState(
-            e, _quiet(buf[k * g :]), _quiet(full[-(WINDOW_CELLS - 1) :]), keep
-        ), changes
+        history = _quiet(run[-(WINDOW_CELLS - 1) :] - run[-WINDOW_CELLS:-1])
+        return GateState(e, _quiet(buf[k * g :]), history, keep), changes
+
+
+_ZERO = np.zeros(1, np.int64)
+_SILENT_HISTORY = np.zeros(WINDOW_CELLS - 1, np.int64)
 
 
 def _quiet(a: np.ndarray) -> np.ndarray | None:
-    """``a`` as state: None when all silent (the cheap idle path), else a read-only copy."""
-    if not a.any():
-        return None
-    out = a.copy()
-    out.flags.writeable = False
-    return out
+    """``a`` as state (never written to again): None when all silent, the cheap idle path."""
+    return a if a.any() else None
 
 
 __all__ = ["CELL_SECONDS", "WINDOW_CELLS", "GateState", "VoiceGate", "fresh"]
