@@ -256,12 +256,43 @@ def test_rendering_in_blocks_of_any_size_gives_the_same_samples() -> None:
     assert lows.min() < 0.06 < 0.09 < lows.max()  # ducked in some 10 ms, not in others
 
 
-def test_one_second_in_one_block_equals_one_hundred_blocks_of_480() -> None:
-    voice = speech_like([(0.3, 0.6), (0.65, 0.8)], 1.0)
-    a, b = engine("voice", voice), engine("voice", voice)
-    big = a.render(R)
-    small = np.concatenate([b.render(480) for _ in range(100)])
+@pytest.mark.parametrize("rate", [48000, 44100, 16000])
+def test_one_second_in_one_block_equals_one_hundred_blocks_of_480(rate: int) -> None:
+    t = np.arange(rate) / rate
+    voice = (0.2 * np.sin(2 * np.pi * 150 * t) * ((t % 0.3) < 0.2)).astype(np.float32)
+
+    def run() -> Engine:
+        hold = ", hold: 50ms"  # shorter than the gaps: the duck opens and closes
+        eng = scene_engine(BED % ("voice", hold), {"bed.wav": dc(0.5, 1.0)}, rate=rate)
+        eng.voice_key = ArrayVoiceKey(voice)
+        return eng
+
+    big = run().render(rate)
+    eng = run()
+    small = np.concatenate([eng.render(480) for _ in range(rate // 480)] + [eng.render(rate % 480)])
     assert big.tobytes() == small.tobytes()
+    assert db(big[rate // 10 :, 0].min() / 0.5) == pytest.approx(DEPTH_DB, abs=0.01)
+    assert db(big[rate // 2 :, 0].max() / 0.5) > DEPTH_DB + 2  # and rose again in the gaps
+
+
+def test_a_stereo_engine_ducks_under_a_stereo_voice() -> None:
+    voice = speech_like([(0.2, 0.8)], 1.0)
+    eng = scene_engine(BED % ("voice", ""), {"bed.wav": dc(0.5, 1.0)}, channels=2)
+    eng.voice_key = ArrayVoiceKey(np.stack([voice, voice * 0.5], axis=1))
+    out = eng.render(R)
+    assert out[round(0.5 * R)] == pytest.approx([0.5 * DEPTH] * 2, abs=1e-6)
+
+
+def test_a_reload_that_keeps_the_bed_keeps_its_duck_where_it_is() -> None:
+    voice = speech_like(WORDS, 4.0)
+    straight = engine("voice", voice).render(4 * R)
+    eng = engine("voice", voice)
+    first = eng.render(round(1.02 * R))  # in the attack
+    again = scene_engine(BED % ("voice", ", hold: 250ms"), {"bed.wav": dc(0.5, 1.0)}).plan
+    report = eng.adopt(again, 4800)
+    assert report.kept == ["bed"]
+    rest = eng.render(4 * R - first.shape[0])
+    assert np.concatenate([first, rest]).tobytes() == straight.tobytes()
 
 
 @pytest.mark.parametrize("at", [1.02, 1.5, 2.1, 2.3, 2.6])  # attack, down, hold, release
