@@ -373,3 +373,45 @@ def test_the_plan_says_when_it_keys_on_the_voice(where: str) -> None:
     assert plan_of("both").keys_on_voice
     assert not plan_of("true").keys_on_voice
     assert not plan_of("{by: speaking, depth: -6 dB}").keys_on_voice
+
+
+def _espeak_voice() -> np.ndarray:
+    from soundscape.demo.espeak import ESPEAK_RATE, espeak_binary, speak
+
+    if espeak_binary() is None:
+        pytest.skip("espeak-ng is not installed")
+    text = (
+        "Thanks for calling. Your order has shipped, and it should arrive on Thursday. "
+        "Is there anything else I can help you with today?"
+    )
+    pcm = speak(text).astype(np.float64)
+    n = int(pcm.shape[0] * R / ESPEAK_RATE)
+    x = np.interp(np.arange(n) * ESPEAK_RATE / R, np.arange(pcm.shape[0]), pcm)
+    x *= 0.1 / np.sqrt(np.mean(x[np.abs(x) > 0.01] ** 2))  # about -20 dBFS while it talks
+    return np.concatenate([np.zeros(R), x, np.zeros(R)]).astype(np.float32)
+
+
+def test_under_real_speech_the_bed_comes_back_only_in_pauses_longer_than_the_hold() -> None:
+    voice = _espeak_voice()
+    eng = scene_engine(
+        "version: 1\nlayers:\n  bed: {source: bed.wav, fade_in: 0, duck: voice}\n",
+        {"bed.wav": dc(0.5, 1.0)},
+    )
+    eng.voice_key = ArrayVoiceKey(voice)
+    out = np.concatenate([eng.render(480) for _ in range(voice.shape[0] // 480)])[:, 0] / 0.5
+    n = out.shape[0]
+    # Where the voice was present: its 10 ms RMS at or above the -40 dBFS threshold.
+    window = round(WINDOW * R)
+    power = np.convolve(voice[:n].astype(np.float64) ** 2, np.ones(window) / window)[:n]
+    present = np.flatnonzero(power >= 1e-4)
+    speech = slice(present[0], present[-1])
+    down = out < 10 ** (-12 / 20) * 1.01  # at the default -12 dB depth
+    assert down[speech].mean() > 0.85  # down through nearly all of it
+    # Every time the bed starts back up inside the speech, the voice had been gone for the
+    # whole hold (250 ms) before: no pumping between syllables or words.
+    rising = np.flatnonzero(down[:-1] & ~down[1:])
+    rising = rising[(rising > speech.start) & (rising < speech.stop)]
+    assert rising.size >= 1  # it breathes between sentences
+    for i in rising:
+        last_voice = present[present <= i][-1]
+        assert i - last_voice >= round(0.25 * R), (i / R, last_voice / R)
