@@ -337,6 +337,7 @@ class Duck(_Model):
         db_to_gain(-40.0),
         description="With by voice/both: the voice level (RMS over 10 ms, dBFS) from which "
         "the voice counts as present.",
+        json_schema_extra={"default": "-40 dBFS"},  # as written, not the linear value kept
     )
     hold: Duration = Field(
         0.25,
