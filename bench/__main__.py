@@ -20,6 +20,7 @@ from .parts import (
     play,
     render,
     soak,
+    voice_duck,
 )
 
 # What `all` runs: the comparison with BackgroundAudioPlayer that docs/performance.md reports.
@@ -40,6 +41,7 @@ OTHER_PARTS = {
     "engine": engine.run,
     "e2e": e2e.run,
     "soak": soak.run,
+    "voice_duck": voice_duck.run,
 }
 
 
@@ -48,7 +50,7 @@ def main() -> None:
         prog="python -m bench",
         description="soundscape vs livekit-agents' BackgroundAudioPlayer, same run, same machine."
         " Results: bench/out/*.json; `all` and `report` write docs/performance.md."
-        " engine, e2e and soak measure soundscape alone (not part of `all`).",
+        " engine, e2e, soak and voice_duck measure soundscape alone (not part of `all`).",
     )
     ap.add_argument("part", choices=("all", *PARTS, *OTHER_PARTS, "report"), help="what to measure")
     ap.add_argument(

@@ -39,7 +39,8 @@ def add_parser(p: argparse.ArgumentParser) -> None:
                    "G.711 mulaw (default) or alaw; the levels are then given after the line too")  # fmt: skip
     p.add_argument("--voice", type=Path, metavar="FILE",
                    help="a recording of the agent's voice: its loudness is the reference of the "
-                   "levels, and with 'voice: auto' the bed follows it as it would live")  # fmt: skip
+                   "levels, with 'voice: auto' the bed follows it, and ducks keyed by the voice "
+                   "('duck: {by: voice}') follow its signal, as they would live")  # fmt: skip
     p.add_argument("--mix-voice", action="store_true",
                    help="mix the --voice recording into the WAV, to hear the balance")  # fmt: skip
 

@@ -7,5 +7,14 @@ from .core import Engine
 from .events import EngineEvent
 from .plan import Plan, compile_scene
 from .stream import StreamSource
+from .voice_key import ArrayVoiceKey, VoiceKey
 
-__all__ = ["Engine", "EngineEvent", "Plan", "StreamSource", "compile_scene"]
+__all__ = [
+    "ArrayVoiceKey",
+    "Engine",
+    "EngineEvent",
+    "Plan",
+    "StreamSource",
+    "VoiceKey",
+    "compile_scene",
+]

@@ -27,9 +27,11 @@ from .events import EngineEvent
 from .fades import KILL_FADE_SECONDS, MIN_FADE_SECONDS, Ramp, constant, fade_samples, ramp_from
 from .limiter import Limiter
 from .machine import SceneMachine
-from .plan import Plan, SoundPlan, TimerPlan, VoiceSpec
+from .plan import DuckPlan, Plan, SoundPlan, TimerPlan, VoiceSpec
 from .pools import PickState, pick
 from .stream import StreamSource
+from .voice_gate import Change, Gate, GateState, VoiceGate, fresh
+from .voice_key import VoiceKey
 from .voices import Voice, pan_gains
 
 log = logging.getLogger("soundscape")
@@ -60,6 +62,8 @@ class _Snapshot:
     master: Ramp | None
     follow: Ramp
     voice_lufs: float | None
+    gate: GateState
+    voice_on: frozenset[Gate]
 
 
 class Engine:
@@ -75,6 +79,9 @@ class Engine:
         self.seed = seed
         self.position = 0
         self.on_event: Callable[[EngineEvent], None] | None = None
+        self.voice_key: VoiceKey | None = None
+        """The agent's voice on this engine's clock, for ducks keyed by the voice signal
+        (None: no voice known, so they are released). Settable at any time."""
         self._rng = np.random.Generator(np.random.PCG64(seed))
         self._voices: dict[int, Voice] = {}  # insertion order = age
         self._queue: list[tuple[int, int, str, Any]] = []  # (at, seq, kind, payload)
@@ -96,6 +103,10 @@ class Engine:
         # gliding to follow a measured voice (`set_voice_loudness`).
         self._follow: Ramp = constant(1.0)
         self._voice_lufs: float | None = None
+        self._gate = VoiceGate(plan.rate)
+        self._gate_state = fresh(0)
+        self._voice_on: frozenset[Gate] = frozenset()  # voice gates on at the render point
+        self._key_failed = False
         self._bound = 0.0  # upper bound of |mix| in the current render (limiter shortcut)
         self._machine = SceneMachine(plan, self)
         for lp in plan.layers:
@@ -242,9 +253,18 @@ class Engine:
         out = np.zeros((frames, self.channels), dtype=np.float32)
         pos0 = s = self.position
         end = pos0 + frames
+        # A scene without voice-keyed ducks never reads the key: not one operation more.
+        changes = self._voice_changes(pos0, end) if self.plan.keys_on_voice else ()
+        ci = 0
         while s < end:
+            # The voice gates first: a voice an event starts on this sample sees them moved.
+            while ci < len(changes) and changes[ci][0] <= s:
+                self._set_voice_duck(changes[ci][1], changes[ci][2], changes[ci][0])
+                ci += 1
             self._run_due(s)
             nxt = min(end, self._next_due())
+            if ci < len(changes):
+                nxt = min(nxt, changes[ci][0])
             if nxt <= s:
                 nxt = s + 1  # defensive: never stall
             self._mix(out[s - pos0 : nxt - pos0], s)
@@ -296,6 +316,8 @@ class Engine:
             self._master,
             self._follow,
             self._voice_lufs,
+            self._gate_state,
+            self._voice_on,
         )
 
     def restore(self, snap: object) -> None:
@@ -308,6 +330,8 @@ class Engine:
         self._master = snap.master
         self._follow = snap.follow
         self._voice_lufs = snap.voice_lufs
+        self._gate_state = snap.gate
+        self._voice_on = snap.voice_on
         self._voices = {v.handle: v.clone() for v in snap.voices}
         self._queue = list(snap.queue)
         self._timers = list(snap.timers)
@@ -393,6 +417,7 @@ class Engine:
             self._master = Ramp(cur, plan.master_gain, now, fade, True)
         ref_moved = plan.voice_ref != self.plan.voice_ref
         self._set_plan(plan)
+        self._voice_on = frozenset(g for g in self._voice_on if g in plan.voice_gates)
         if self._voice_lufs is not None and not plan.voice_auto:
             # A fixed voice reference now: what was measured no longer moves anything.
             self._voice_lufs = None
@@ -525,9 +550,57 @@ class Engine:
         self._ducked = down
         for v in self._voices.values():
             d = v.duck_spec
-            if d is not None:
-                target, length = (d.depth, d.attack) if down else (1.0, d.release)
-                v.duck = ramp_from(v.duck, target, now, max(1, length), v.linear)
+            if d is None or not d.on_speaking:
+                continue
+            if d.on_voice:  # both: one duck, down while either the state or the voice says so
+                self._duck_to(v, down or d.gate in self._voice_on, now)
+                continue
+            target, length = (d.depth, d.attack) if down else (1.0, d.release)
+            v.duck = ramp_from(v.duck, target, now, max(1, length), v.linear)
+
+    def _set_voice_duck(self, gate: Gate, on: bool, now: int) -> None:
+        self._voice_on = self._voice_on | {gate} if on else self._voice_on - {gate}
+        for v in self._voices.values():
+            d = v.duck_spec
+            if d is not None and d.on_voice and d.gate == gate:
+                self._duck_to(v, on or (d.on_speaking and self._ducked), now)
+
+    def _duck_to(self, v: Voice, down: bool, now: int) -> None:
+        d = v.duck_spec
+        assert d is not None
+        target, length = (d.depth, d.attack) if down else (1.0, d.release)
+        if v.duck.b != target:
+            # The voice can open and close a duck every millisecond: never faster than the
+            # click-safe fade, whatever the scene says.
+            v.duck = ramp_from(v.duck, target, now, max(self._min_fade, length), v.linear)
+
+    def _ducked_now(self, d: DuckPlan) -> bool:
+        return (d.on_speaking and self._ducked) or (d.on_voice and d.gate in self._voice_on)
+
+    def _voice_changes(self, s: int, e: int) -> list[Change]:
+        """Read the voice key over ``s .. e`` and return where voice gates open and close."""
+        voice = None
+        key = self.voice_key
+        if key is not None and e > s:
+            try:
+                got = key.read(s, e - s)
+                if got is not None:
+                    voice = np.asarray(got, dtype=np.float32).reshape(-1)
+                    if voice.shape[0] != e - s:
+                        raise ValueError(
+                            f"voice key read({s}, {e - s}) returned {voice.shape[0]} samples"
+                        )
+            except Exception:
+                # A broken key must not stop the scene: it is heard as no voice.
+                voice = None
+                if not self._key_failed:
+                    self._key_failed = True
+                    log.exception("soundscape: reading the voice key failed; ducks keyed by "
+                                  "the voice hear no voice")  # fmt: skip
+        self._gate_state, changes = self._gate.advance(
+            self._gate_state, voice, s, e, self.plan.voice_gates, self._voice_on
+        )
+        return changes
 
     def _spawn(self, name: str) -> None:
         sc = next(x for x in self.plan.scatter if x.name == name)
@@ -607,7 +680,7 @@ class Engine:
             length = min(self._min_fade, remaining)
             tail = Ramp(1.0, 0.0, at + remaining - length, length, linear)
         duck = constant(1.0)
-        if spec.duck is not None and self._ducked:
+        if spec.duck is not None and self._ducked_now(spec.duck):
             duck = constant(spec.duck.depth)
         norm = self.plan.norm(spec, idx)
         v = Voice(

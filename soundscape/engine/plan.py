@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
 
@@ -64,6 +65,25 @@ class DuckPlan:
     depth: float
     attack: int
     release: int
+    by: str = "speaking"
+    """'speaking' (the agent's state), 'voice' (its voice signal) or 'both' (either)."""
+    threshold: float = 0.01
+    """With by voice/both: the voice's 10 ms RMS (linear) from which it counts as present."""
+    hold: int = 12000
+    """With by voice/both: samples the duck stays down after the voice went under."""
+
+    @property
+    def on_voice(self) -> bool:
+        return self.by != "speaking"
+
+    @property
+    def on_speaking(self) -> bool:
+        return self.by != "voice"
+
+    @property
+    def gate(self) -> tuple[float, int]:
+        """What the voice detector must decide for this duck: (threshold, hold)."""
+        return (self.threshold, self.hold)
 
 
 NO_DELAY = Span(0.0, 0.0)
@@ -178,6 +198,19 @@ class Plan:
 
     def sound(self, name: str) -> SoundPlan:
         return self.sounds[name] if name in self.sounds else self.extra[name]
+
+    @cached_property  # the plan is immutable: worked out once
+    def voice_gates(self) -> tuple[tuple[float, int], ...]:
+        """The distinct (threshold, hold) of every duck keyed by the voice signal."""
+        return tuple(
+            sorted({s.duck.gate for s in _specs(self) if s.duck is not None and s.duck.on_voice})
+        )
+
+    @property
+    def keys_on_voice(self) -> bool:
+        """True when a duck of this plan follows the voice signal (`duck: {by: voice}` or
+        `both`): only then does the agent's voice arriving change what the engine renders."""
+        return bool(self.voice_gates)
 
     # Peak of every buffer voices read (keyed by id: the plan keeps the buffers alive).
     peaks: dict[int, float] = field(default_factory=dict, repr=False, compare=False)
@@ -326,7 +359,9 @@ def compile_scene(
         sound_of(plays_, path)
 
     def duck(d: Duck | None) -> DuckPlan | None:
-        return None if d is None else DuckPlan(d.depth, sec(d.attack), sec(d.release))
+        if d is None:
+            return None
+        return DuckPlan(d.depth, sec(d.attack), sec(d.release), d.by, d.threshold, sec(d.hold))
 
     def cue_spec(c: Cue, ring_by_default: bool = False) -> VoiceSpec:
         ring = c.on_exit == "ring" or (c.on_exit is None and ring_by_default and not c.loop)

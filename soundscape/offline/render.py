@@ -13,6 +13,7 @@ from ..audio.analysis import integrated_loudness, peak_dbfs
 from ..audio.loudness import VoiceMeter
 from ..engine import Engine, EngineEvent, compile_scene
 from ..engine.plan import Plan
+from ..engine.voice_key import ArrayVoiceKey
 from ..scene.model import Scene
 from .levels import PlayLevel, scene_levels
 from .timeline import Timeline
@@ -93,7 +94,9 @@ def render(
     ``voice`` is the agent's voice, float (frames, channels) at ``rate`` from sample 0: its
     integrated loudness is the reference of the reported levels, and when the scene says
     `voice: auto` it is metered block by block on the sample clock and the engine told of
-    every change, so voice-relative levels move as they would live. It is not mixed in.
+    every change, so voice-relative levels move as they would live. It is also the engine's
+    `voice_key`, so ducks keyed by the voice signal (`duck: {by: voice}`) move exactly as
+    they would live with the voice at the same samples. It is not mixed in.
     """
     plan = compile_scene(scene, rate=rate, channels=channels)
     eng = Engine(plan, seed=seed)
@@ -106,6 +109,7 @@ def render(
         out.voice_lufs = lufs if np.isfinite(lufs) else None
         if plan.voice_auto:
             meter = VoiceMeter(rate, voice.shape[1])
+        eng.voice_key = ArrayVoiceKey(voice)
     out.levels = scene_levels(plan, voice=out.voice_lufs)
     out.plan = plan
     open_voices: dict[int, VoiceSpan] = {}

@@ -22,7 +22,9 @@ from pydantic import (
     ConfigDict,
     Field,
     PrivateAttr,
+    ValidationInfo,
     WithJsonSchema,
+    field_validator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -42,6 +44,7 @@ from .units import (
     Probability,
     Span,
     VoiceLoudness,
+    VoiceThreshold,
     db_to_gain,
     parse_duration,
     span_of,
@@ -301,20 +304,64 @@ class Sound(_Model):
         )
 
 
+DUCK_KEYS = ("speaking", "voice", "both")
+"""What a duck listens to: the agent's speaking state, its voice signal, or either."""
+
+
 def _duck_shorthand(value: Any) -> Any:
     if value is True:
         return {}
+    if isinstance(value, str) and value.strip() in DUCK_KEYS:
+        return {"by": value.strip()}
     if isinstance(value, str | int | float) and not isinstance(value, bool):
         return {"depth": value}
     return value
 
 
-class Duck(_Model):
-    """Lower this voice while the agent speaks."""
+MAX_HOLD_SECONDS = 5.0
+"""A longer hold keeps the bed down through real pauses: surely a typo for milliseconds."""
 
+
+class Duck(_Model):
+    """Lower this voice while the agent speaks (its speaking state, its voice signal, or either)."""
+
+    by: Literal["speaking", "voice", "both"] = Field(
+        "speaking",
+        description="What ducks: 'speaking' (the agent's speaking state), 'voice' (the voice "
+        "signal itself, sample-accurately) or 'both' (ducked while either says so).",
+    )
     depth: Level = Field(db_to_gain(-12.0), description="Level while ducked, relative ('-12 dB').")
     attack: Duration = Field(0.08, description="How fast the level goes down when speech starts.")
     release: Duration = Field(0.6, description="How fast it comes back after speech ends.")
+    threshold: VoiceThreshold = Field(
+        db_to_gain(-40.0),
+        description="With by voice/both: the voice level (RMS over 10 ms, dBFS) from which "
+        "the voice counts as present.",
+        json_schema_extra={"default": "-40 dBFS"},  # as written, not the linear value kept
+    )
+    hold: Duration = Field(
+        0.25,
+        description="With by voice/both: how long the duck stays down after the voice falls "
+        "under the threshold, so it does not pump between words.",
+    )
+
+    @field_validator("threshold", "hold")
+    @classmethod
+    def _voice_only(cls, value: float, info: ValidationInfo) -> float:
+        if info.data.get("by", "speaking") == "speaking":
+            raise PydanticCustomError(
+                "duck_by",
+                "{key} sets how the voice signal ducks, but this duck follows the speaking "
+                "state; add 'by: voice' (or 'by: both')",
+                {"key": info.field_name},
+            )
+        if info.field_name == "hold" and value > MAX_HOLD_SECONDS:
+            raise PydanticCustomError(
+                "hold_range",
+                f"a hold of {value:g} s keeps the bed down through real pauses; at most"
+                f" {MAX_HOLD_SECONDS:g}s (the usual is 150ms to 400ms)",
+            )
+        return value
 
 
 DuckSpec = Annotated[Duck | None, BeforeValidator(_duck_shorthand)]
@@ -336,7 +383,9 @@ class _Plays(_Model):
         "equal-power", description="Fade law for this voice's fades and ramps."
     )
     duck: DuckSpec = Field(
-        None, description="Duck under the agent's voice: true, a depth, or a mapping."
+        None,
+        description="Duck under the agent's voice: true, a depth, 'voice' (keyed by the voice "
+        "signal), or a mapping.",
     )
 
     @model_validator(mode="before")
@@ -680,7 +729,7 @@ def schema() -> dict[str, Any]:
         "Cue": text,
         "LayerLevel": LEVEL_SCHEMA,
         "Trigger": {"type": ["string", "null"]},
-        "Duck": {"anyOf": [{"type": "boolean"}, LEVEL_SCHEMA]},
+        "Duck": {"anyOf": [{"type": "boolean"}, {"enum": list(DUCK_KEYS)}, LEVEL_SCHEMA]},
         "VoiceRef": {"type": "string"},
         "Levels": {"type": "string"},
         "State": {"type": "null"},

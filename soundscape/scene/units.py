@@ -203,6 +203,43 @@ def parse_voice_loudness(value: Any) -> float | str:
     return got.value
 
 
+THRESHOLD_RANGE_DB = (-80.0, 0.0)
+"""A voice threshold below -80 dBFS is the noise floor; above 0 dBFS no RMS reaches it."""
+_DBFS_RE = re.compile(r"^\s*([+-]?(?:\d+(?:\.\d*)?|\.\d+))\s*dB(?:FS)?\s*$", re.IGNORECASE)
+
+
+def parse_threshold(value: Any) -> float:
+    """``-40 dBFS`` (or ``-40 dB``): a voice level → its linear RMS amplitude."""
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise _err(
+            "threshold",
+            "expected a voice level like '-40 dBFS', got {t}",
+            t="a boolean" if isinstance(value, bool) else type(value).__name__,
+        )
+    if isinstance(value, int | float):
+        raise _err(
+            "threshold_unit", "a threshold needs its unit: write '{v:g} dBFS', not {v:g}", v=value
+        )
+    m = _DBFS_RE.match(value)
+    if not m:
+        raise _err(
+            "threshold",
+            "expected a voice level like '-40 dBFS' (the RMS of the voice over 10 ms), got '{v}'",
+            v=value,
+        )
+    db = float(m.group(1))
+    lo, hi = THRESHOLD_RANGE_DB
+    if not lo <= db <= hi:
+        raise _err(
+            "threshold_range",
+            "a voice threshold must be between {lo:g} and {hi:g} dBFS, got {v}",
+            lo=lo,
+            hi=hi,
+            v=value.strip(),
+        )
+    return db_to_gain(db)
+
+
 def parse_duration(value: Any) -> float:
     """``250ms``, ``2s``, ``1.5 s``, ``2min`` or the bare number ``0`` → seconds."""
     if isinstance(value, bool):
@@ -335,6 +372,16 @@ VoiceLoudness = Annotated[
     float | str, BeforeValidator(parse_voice_loudness), WithJsonSchema(VOICE_LOUDNESS_SCHEMA)
 ]
 Duration = Annotated[float, BeforeValidator(parse_duration), WithJsonSchema(_DURATION_SCHEMA)]
+THRESHOLD_SCHEMA = {
+    "type": "string",
+    "pattern": r"^\s*[+-]?(\d+(\.\d*)?|\.\d+)\s*[dD][bB]([fF][sS])?\s*$",
+    "description": "A voice level in dBFS (RMS over 10 ms; a full-scale sine is -3 dBFS), "
+    "from -80 to 0: '-40 dBFS'.",
+    "examples": ["-40 dBFS"],
+}
+VoiceThreshold = Annotated[
+    float, BeforeValidator(parse_threshold), WithJsonSchema(THRESHOLD_SCHEMA)
+]
 Probability = Annotated[float, BeforeValidator(parse_probability), WithJsonSchema(_PROB_SCHEMA)]
 LevelSpan = Annotated[
     Span,

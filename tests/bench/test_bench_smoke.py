@@ -169,3 +169,14 @@ def test_a_bench_run_caches_in_a_folder_of_its_own_that_it_removes(
     with common.private_cache(worker=True):  # started by hand: never the user's cache
         assert "SOUNDSCAPE_CACHE_DIR" in os.environ
     assert "SOUNDSCAPE_CACHE_DIR" not in os.environ
+
+
+def test_voice_duck_measures_every_case() -> None:
+    from bench.parts import voice_duck
+
+    for _, duck, key in voice_duck.CASES:
+        assert finite(voice_duck.cost(duck, key, 0.1)), (duck, key)
+    # The voice it keys on is speech-like: phrases with words in them, and silence between.
+    v = voice_duck._voice(4.0)
+    assert np.abs(v[: voice_duck.RATE]).max() > 0.1
+    assert not v[round(3.0 * voice_duck.RATE) : round(3.9 * voice_duck.RATE)].any()

@@ -129,6 +129,7 @@ def test_showcase_uses_every_mode_and_shorthand():
     ducks = written["duck"]
     assert True in ducks and any(isinstance(d, str) for d in ducks)
     assert any(isinstance(d, dict) for d in ducks)
+    assert "both" in written["by"]  # a duck keyed by the state and the voice signal
     assert any(
         a.play is not None and a.goto is not None
         for s in scene.states.values()
