@@ -17,7 +17,7 @@ from support.tap import AudioTap, close_all
 
 from soundscape.runtime import Soundscape, make_audio_source
 from soundscape.runtime.voice_output import OneTrackOutput
-from soundscape.testing import Reply, scripted_session
+from soundscape.testing import RealtimeAudioOutput, Reply, scripted_session
 
 RATE = 48000
 TICK = RATE // 100
@@ -299,3 +299,84 @@ async def test_voice_auto_is_measured_where_the_speech_plays(tmp_path):
     track = 20 * np.log10(np.maximum(tone_track(y[a + int(3.4 * RATE) : c - W], BED, W), 1e-9))
     smooth = np.median(np.lib.stride_tricks.sliding_window_view(track, 3), axis=1)
     assert np.max(np.abs(np.diff(smooth))) < 0.5
+
+
+DUCKED = """\
+version: 1
+name: ducked
+levels: file
+sounds:
+  bed: bed.wav
+layers:
+  bed:
+    sound: bed
+    fade_in: 10ms
+    duck: {by: voice, depth: -12 dB, attack: 50ms, release: 300ms, hold: 200ms}
+states:
+  idle:
+"""
+
+
+async def test_one_track_ducks_the_bed_by_the_voice_to_the_sample(tmp_path):
+    write_wav(tmp_path / "bed.wav", sine(BED, 2.0, 0.1))
+    (tmp_path / "ducked.yaml").write_text(DUCKED)
+    session = scripted_session()
+    session.output.audio = None
+    source = make_audio_source(RATE, 1, 1000)
+    tap = AudioTap(source)
+    scape = Soundscape(tmp_path / "ducked.yaml", seed=1)
+    await scape.start(agent_session=session, audio_source=source, one_track=True)
+    out = session.output.audio
+    assert isinstance(out, OneTrackOutput)
+    await asyncio.sleep(1.0)
+    for f in _frames(_tone(1.0)):
+        await out.capture_frame(f)
+    out.flush()
+    await asyncio.wait_for(out.wait_for_playout(), 4)
+    await asyncio.sleep(0.8)
+    await scape.aclose()
+    y = tap.heard()[:, 0]
+    on = np.flatnonzero(_voice_windows(y))
+    v0, v1 = on[0] * TICK, (on[-1] + 1) * TICK  # the voice, to the tick, as heard
+    bed = 20 * np.log10(np.maximum(tone_track(y, BED, TICK), 1e-9))  # per 10 ms window
+    full, depth = db(0.1), db(0.1) - 12
+    w0, w1 = v0 // TICK, v1 // TICK
+    # Full up to the voice's first sample, at depth from attack (50 ms, +10 ms for the
+    # detector's window) after it, all through it, and back after hold + release.
+    assert np.all(np.abs(bed[w0 - 30 : w0 - 1] - full) < 0.5)
+    assert np.all(np.abs(bed[w0 + 6 : w1] - depth) < 1.0)
+    assert np.all(np.abs(bed[w1 + 52 : w1 + 70] - full) < 0.5)
+    assert bed[w1 + 15] < full - 6  # still down within the hold
+
+
+async def test_own_track_ducks_by_the_voice_it_sees_going_to_the_room(tmp_path):
+    # Own track: the speech is observed on its way to the session's output (here one that
+    # plays in real time from its first frame), so the duck follows it to within a few ticks.
+    write_wav(tmp_path / "bed.wav", sine(BED, 2.0, 0.1))
+    (tmp_path / "ducked.yaml").write_text(DUCKED)
+    session = scripted_session([Reply("a" * 30)], keep_audio=True)
+    sink = session.output.audio
+    assert isinstance(sink, RealtimeAudioOutput)
+    source = make_audio_source(RATE, 1, 1000)
+    tap = AudioTap(source)
+    scape = Soundscape(tmp_path / "ducked.yaml", seed=1)
+    await session.start(agent=Agent(instructions="test"))
+    await scape.start(agent_session=session, audio_source=source)
+    await asyncio.sleep(0.5)
+    await asyncio.wait_for(session.generate_reply(user_input="hi"), 20)
+    await asyncio.sleep(0.8)
+    await scape.aclose()
+    await session.aclose()
+    y = tap.heard()[:, 0]
+    # When the output played the speech: from its first frame, back to back.
+    start = sink.frames[0][0]
+    end = start + sum(f.duration for _, f in sink.frames)
+    w0, w1 = tap.index(start) // TICK, tap.index(end) // TICK
+    bed = 20 * np.log10(np.maximum(tone_track(y, BED, TICK), 1e-9))
+    full, depth = db(0.1), db(0.1) - 12
+    assert np.all(np.abs(bed[w0 - 30 : w0 - 3] - full) < 0.5)  # up before the speech
+    # Down through the speech, to within 100 ms at each end: the attack, and the slack of an
+    # observation (the speech is seen when it is handed to the output, which plays it from
+    # then as it models; a loaded loop moves either); back once hold + release have passed.
+    assert np.all(np.abs(bed[w0 + 10 : w1 - 10] - depth) < 1.0)
+    assert np.all(np.abs(bed[w1 + 60 : w1 + 75] - full) < 0.5)
