@@ -380,3 +380,34 @@ async def test_own_track_ducks_by_the_voice_it_sees_going_to_the_room(tmp_path):
     # then as it models; a loaded loop moves either); back once hold + release have passed.
     assert np.all(np.abs(bed[w0 + 10 : w1 - 10] - depth) < 1.0)
     assert np.all(np.abs(bed[w1 + 60 : w1 + 75] - full) < 0.5)
+
+
+async def test_states_switch_and_play_go_on_under_the_voice_and_never_touch_it(tmp_path):
+    # A silent scene with a state change, a play() and a switch() in the middle of a speech:
+    # each is a rewind of the scene, and the voice on the track stays the session's, whole.
+    _, scape, out, tap = await _one_track(tmp_path, gain="-inf dB")
+    other = tmp_path / "other.yaml"
+    other.write_text(SCENE.replace("name: one", "name: other") % "-inf dB")
+    write_wav(tmp_path / "hush.wav", np.zeros((RATE // 2, 1), np.float32))
+    await asyncio.sleep(0.5)
+    voice = _tone(3.0)
+    frames = _frames(voice)
+    for i, f in enumerate(frames):
+        await out.capture_frame(f)
+        if i % 10 == 9:  # a TTS delivering in bursts, 200 ms at a time
+            await asyncio.sleep(0.1)
+        if i == 20:
+            scape.post("agent.speaking")
+        if i == 40:
+            scape.play(str(tmp_path / "hush.wav"))
+        if i == 60:  # not awaited here: the TTS does not wait for it either
+            switching = asyncio.ensure_future(scape.switch(other, crossfade="300ms"))
+    out.flush()
+    await switching
+    ev = await asyncio.wait_for(out.wait_for_playout(), 6)
+    await scape.aclose()
+    y = _int16(tap)
+    v = voice[:, 0].astype(np.int32)
+    start = int(np.flatnonzero(y)[0]) - int(np.flatnonzero(v)[0])
+    assert np.array_equal(y[start : start + len(v)], v)
+    assert not ev.interrupted and ev.playback_position == pytest.approx(3.0, abs=0.001)
