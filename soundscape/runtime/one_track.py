@@ -18,6 +18,7 @@ from typing import Any
 
 from livekit import rtc
 
+from .publish import is_connected
 from .voice_output import OneTrackOutput, find_room_output
 
 log = logging.getLogger("soundscape")
@@ -144,8 +145,8 @@ class OneTrack:
             return  # the session replaced its chain itself meanwhile
         from livekit.agents.voice.room_io._output import _ParticipantAudioOutput
 
-        if self.room is None or not getattr(self.room, "isconnected", lambda: False)():
-            return
+        if self.room is None or not is_connected(self.room):
+            return  # no room (the application feeds its own source), or it is gone
         new = _ParticipantAudioOutput(
             self.room,
             sample_rate=24000,

@@ -13,6 +13,7 @@ from livekit import rtc
 from livekit.agents import Agent
 from livekit.agents.voice import io
 from support.audio_checks import clicks, db, sine, step_bound, tone_level, tone_track, write_wav
+from support.room import FakeRoom
 from support.tap import AudioTap, close_all
 
 from soundscape.runtime import Soundscape, make_audio_source
@@ -411,3 +412,27 @@ async def test_states_switch_and_play_go_on_under_the_voice_and_never_touch_it(t
     start = int(np.flatnonzero(y)[0]) - int(np.flatnonzero(v)[0])
     assert np.array_equal(y[start : start + len(v)], v)
     assert not ev.interrupted and ev.playback_position == pytest.approx(3.0, abs=0.001)
+
+
+async def test_a_scape_closed_before_its_session_gives_the_voice_a_track_of_its_own(tmp_path):
+    from livekit.agents.voice.room_io._output import _ParticipantAudioOutput
+
+    session = scripted_session()
+    session.output.audio = None
+    room = FakeRoom()
+    scape = Soundscape(_scene(tmp_path), seed=1)
+    await scape.start(room=room, agent_session=session, one_track=True)
+    ours = session.output.audio
+    assert isinstance(ours, OneTrackOutput)
+    (pub,) = room.local_participant.published
+    assert pub.name == "roomio_audio"
+    assert pub.options.source == rtc.TrackSource.SOURCE_MICROPHONE and not pub.options.dtx
+    await scape.aclose()
+    # The session speaks on, through an output of RoomIO's own kind, on a track of its own,
+    # published before ours went.
+    back = session.output.audio
+    assert isinstance(back, _ParticipantAudioOutput)
+    await asyncio.sleep(0.1)
+    names = [p.name for p in room.local_participant.track_publications.values()]
+    assert names == ["roomio_audio"] and pub.sid in room.local_participant.unpublished
+    await back.aclose()

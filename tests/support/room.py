@@ -13,6 +13,9 @@ class FakePublication:
     track: Any
     options: Any
 
+    async def wait_for_subscription(self) -> None:
+        """Someone is listening at once (as a caller already in the room)."""
+
 
 @dataclass
 class FakeLocalParticipant:
