@@ -127,7 +127,8 @@ class OneTrackOutput(io.AudioOutput):
         def hold(at: int) -> None:
             taken = self.line.cut(at, self._fade, segs)
             # Before what was captured while the pause waited for the driver.
-            self._held[:0] = [(seg, pcm) for seg, pcm in taken if pcm.shape[0]]
+            # (Not a segment cleared meanwhile: an interruption after the pause drops it.)
+            self._held[:0] = [(seg, pcm) for seg, pcm in taken if pcm.shape[0] and not seg.done]
 
         self._driver.change_voice(hold)
 

@@ -436,3 +436,35 @@ async def test_a_scape_closed_before_its_session_gives_the_voice_a_track_of_its_
     names = [p.name for p in room.local_participant.track_publications.values()]
     assert names == ["roomio_audio"] and pub.sid in room.local_participant.unpublished
     await back.aclose()
+
+
+async def test_an_interruption_after_a_pause_drops_what_was_held(tmp_path):
+    # A true interruption (livekit-agents pauses when the user starts speaking, then clears):
+    # what the pause held is not heard later, and the next speech starts on its own.
+    _, scape, out, tap = await _one_track(tmp_path, gain="-inf dB")
+    await asyncio.sleep(0.3)
+    for f in _frames(_tone(2.0)):
+        await out.capture_frame(f)
+    out.flush()
+    await asyncio.sleep(0.5)
+    out.pause()
+    await asyncio.sleep(0.3)
+    out.clear_buffer()
+    cut = await asyncio.wait_for(out.wait_for_playout(), 2)
+    out.resume()
+    await asyncio.sleep(0.3)
+    for f in _frames(_tone(0.5, freq=2000.0)):
+        await out.capture_frame(f)
+    out.flush()
+    nxt = await asyncio.wait_for(out.wait_for_playout(), 3)
+    await asyncio.sleep(0.2)
+    await scape.aclose()
+    y = tap.heard()[:, 0]
+    first = np.flatnonzero(_voice_windows(y))
+    assert cut.interrupted and 0.3 < cut.playback_position < 0.8
+    # The first speech: only what played before the pause (no held audio given back).
+    assert len(first) * TICK == pytest.approx(cut.playback_position * RATE, abs=2 * TICK)
+    # The second: whole, after it.
+    second = np.flatnonzero(20 * np.log10(np.maximum(tone_track(y, 2000.0, TICK), 1e-9)) > -40)
+    assert second[0] > first[-1] and len(second) * TICK == pytest.approx(0.5 * RATE, abs=2 * TICK)
+    assert not nxt.interrupted and nxt.playback_position == pytest.approx(0.5, abs=0.001)
