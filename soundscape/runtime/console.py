@@ -140,7 +140,10 @@ class ConsoleSink:
     def _put(self, block: np.ndarray, *, clear: bool) -> None:
         if self._output is None:
             self._attach()
-        mono = np.ascontiguousarray(block[:, 0], dtype=np.float32)
+        if block.dtype == np.int16:  # one track: voice and scene mixed already
+            mono = block[:, 0].astype(np.float32) / 32767.0  # exact back in `mix_into`
+        else:
+            mono = np.ascontiguousarray(block[:, 0], dtype=np.float32)
         with self._lock:
             if clear:
                 self._queue.clear()

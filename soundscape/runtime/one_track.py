@@ -59,14 +59,20 @@ _filter = _AlreadySet()
 class OneTrack:
     """Keeps ``output`` as ``session``'s audio output for one run of a scape."""
 
-    def __init__(self, output: OneTrackOutput, session: Any, room: Any) -> None:
+    def __init__(
+        self, output: OneTrackOutput, session: Any, room: Any, *, console: Any = None
+    ) -> None:
         self.output = output
         self.session = session
         self.room = room
+        self.console = console
+        """Console mode: finds the console's speaker output, which ours replaces in the
+        session (its speaker then plays our mix: one mechanism for the room and the console)."""
         self.installed = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._listening = False
         self._restored: Any = None
+        self._replaced: Any = None
 
     def install(self) -> None:
         """Become the session's audio output now, or once no speech is under way."""
@@ -77,12 +83,21 @@ class OneTrack:
             log.error("soundscape: one_track=True, but the session has no output to take over")
             return
         current = io.audio
-        if current is None:
+        if self.console is not None:
+            # The session takes the console's output at start() whatever is set before:
+            # take its place once it is there.
+            speaker = self.console()
+            found = _find(current, lambda o: o is speaker) if speaker is not None else None
+            if found is None:
+                self._listen()
+                return
+        elif current is None:
             logging.getLogger("livekit.agents").addFilter(_filter)
             io.audio = self.output
             self._done()
             return
-        found = find_room_output(current) or _find_ours(current)
+        else:
+            found = find_room_output(current) or _find_ours(current)
         if found is None:
             log.error(
                 "soundscape: one_track=True, but the session's audio output is %r, not "
@@ -103,7 +118,8 @@ class OneTrack:
             log.error("soundscape: one_track=True, but the chain above %r cannot be changed", old)
             return
         self._done()
-        if not isinstance(old, OneTrackOutput):
+        self._replaced = old
+        if not isinstance(old, OneTrackOutput) and self.console is None:
             self._spawn(_retire(old, self.room))
         log.debug("soundscape: one track: the session's speech now goes through the scene")
 
@@ -143,6 +159,9 @@ class OneTrack:
         self.output.close()
         if found is None:
             return  # the session replaced its chain itself meanwhile
+        if self.console is not None:  # the speaker's own output again
+            _put(io, found[0], self._replaced)
+            return
         from livekit.agents.voice.room_io._output import _ParticipantAudioOutput
 
         if self.room is None or not is_connected(self.room):
@@ -154,11 +173,7 @@ class OneTrack:
             track_publish_options=options,
             track_name=track_name,
         )
-        above, _ = found
-        if above is None:
-            io.audio = new
-        else:
-            above.set_next_in_chain(new)
+        _put(io, found[0], new)
         self._restored = new
         # Publishing waits for a subscriber; the session's speech waits on the same future.
         self._spawn(new.start())
@@ -177,13 +192,26 @@ class OneTrack:
                 await asyncio.wait_for(asyncio.shield(t), 2.0)
 
 
-def _find_ours(out: Any, ours: Any = None) -> tuple[Any, Any] | None:
+def _find(out: Any, match: Any) -> tuple[Any, Any] | None:
+    """(the link above, the output) for the first output in the chain ``match`` accepts."""
     above = None
     while out is not None:
-        if isinstance(out, OneTrackOutput) and (ours is None or out is ours):
+        if match(out):
             return above, out
         above, out = out, out.next_in_chain
     return None
+
+
+def _find_ours(out: Any, ours: Any = None) -> tuple[Any, Any] | None:
+    return _find(out, lambda o: isinstance(o, OneTrackOutput) and (ours is None or o is ours))
+
+
+def _put(io: Any, above: Any, new: Any) -> None:
+    """``new`` where ours was: the session's output itself, or below the proxy above it."""
+    if above is None:
+        io.audio = new
+    else:
+        above.set_next_in_chain(new)
 
 
 async def _retire(old: Any, room: Any) -> None:

@@ -52,14 +52,15 @@ class Run:
         self.adapter.attach()
         return self.adapter.current()
 
-    def carry_voice(self, session: Any, room: Any) -> None:
-        """One track: become ``session``'s audio output (now, or when its speech allows)."""
+    def carry_voice(self, session: Any, room: Any, *, console: Any = None) -> None:
+        """One track: become ``session``'s audio output (now, or when its speech allows);
+        under the console command, in place of the speaker's output (``console`` finds it)."""
         out = OneTrackOutput(self.driver, channels=self.driver.deck.channels)
         if self.output.publisher is not None:
             # Speech waits for a subscriber to our track, as it would for RoomIO's.
             out.subscribed = asyncio.get_running_loop().create_future()
             self.output.publisher.on_published.append(self._wait_subscribed)
-        self.one = OneTrack(out, session, room)
+        self.one = OneTrack(out, session, room, console=console)
         self.one.install()
 
     def _wait_subscribed(self, publication: Any) -> None:

@@ -255,11 +255,7 @@ class Soundscape(Emitter):
         engine = self._new_engine(plan)
         self.options = latency_for(out, self.options, given=self._latency_given)
         track_name = self.track_name
-        if one_track and out.console is not None:
-            # The console already plays the speech and the scene as one stream.
-            log.debug("soundscape: console mode: one_track is what the speaker plays anyway")
-            one_track = False
-        if one_track:
+        if one_track and out.console is None:
             found = room_track_of(session)
             name, opts = found if found is not None else (ROOM_TRACK, None)
             track_name = self.track_name if self._track_name_given else name
@@ -283,7 +279,7 @@ class Soundscape(Emitter):
         )
         self._run = run = Run(output, driver, Playback(driver, self._compile))
         if one_track:
-            run.carry_voice(session, room)
+            run.carry_voice(session, room, console=out.console.find if out.console else None)
         if session is not None:
             for name, fields in run.follow(session, self._session_event, on_close=self._on_close):
                 engine.post(name, fields)

@@ -197,3 +197,54 @@ async def test_a_real_agent_session_under_the_console_hears_scene_and_voice(tmp_
     assert bed[1] == pytest.approx(0.15, rel=0.03)  # before it speaks: the bed at its level
     mid = bed[talking[1] : talking[-1]]
     assert mid.size and np.all((mid > 0.02) & (mid < 0.06)), mid  # ducked to 0.25 × 0.15
+
+
+async def test_one_track_under_the_console_plays_the_voice_through_the_scene(tmp_path, monkeypatch):
+    """`one_track=True` under the console: the session's speech goes through the scape, which
+    the speaker then plays (one mechanism for the room and the console), bit for bit."""
+    from livekit.agents import Agent
+    from livekit.agents.cli import _legacy
+    from livekit.agents.ipc.mock_room import create_mock_room
+
+    from soundscape.runtime.voice_output import OneTrackOutput
+    from soundscape.testing import Reply, scripted_session
+
+    c = _legacy.AgentsConsole()
+    c.enabled = True
+    monkeypatch.setattr(cli.AgentsConsole, "_instance", c)
+    session = scripted_session([Reply("Hello there, this is the agent speaking.", delay=0.2)])
+    scape = Soundscape(write_tone_scene(tmp_path), seed=3)
+    # Before the session: it takes the console's output at start(), and ours takes its place.
+    await scape.start(room=create_mock_room(), agent_session=session, one_track=True)
+    await session.start(agent=Agent(instructions="test"))
+    ours = session.output.audio
+    while ours is not None and not isinstance(ours, OneTrackOutput):
+        ours = ours.next_in_chain
+    assert isinstance(ours, OneTrackOutput)
+    given: list[rtc.AudioFrame] = []
+    capture = ours.capture_frame
+
+    async def capture_frame(frame: rtc.AudioFrame) -> None:
+        given.append(frame)
+        await capture(frame)
+
+    ours.capture_frame = capture_frame  # type: ignore[method-assign]
+    speaker = Speaker(c._io_audio_output)
+    speaker.start()
+    await asyncio.sleep(0.5)
+    await session.generate_reply(user_input="hi")
+    await asyncio.sleep(0.5)
+    speaker.stop()
+    await session.aclose()
+    await asyncio.wait_for(scape.wait_closed(), 5)
+
+    y = speaker.heard()
+    win = 4800
+    voice = tone_track(y, 180.0, win, rate=SAMPLE_RATE)
+    bed = tone_track(y, BED, win, rate=SAMPLE_RATE)
+    talking = np.flatnonzero(voice > 0.05)
+    assert talking.size >= 3, voice  # the agent is heard, through us
+    assert len(given) > 10 and not c._io_audio_output._output_buf  # none through the console's
+    assert bed[1] == pytest.approx(0.15, rel=0.03)
+    mid = bed[talking[1] : talking[-1]]
+    assert mid.size and np.all((mid > 0.02) & (mid < 0.06)), mid  # ducked as in a room
