@@ -17,6 +17,7 @@ from .parts import (
     latency,
     lint,
     memory,
+    one_track,
     play,
     render,
     soak,
@@ -34,6 +35,7 @@ PARTS = {
     "capacity": capacity.run,
     "cluster": cluster.run,
     "job": job.run,
+    "one-track": one_track.run,
 }
 # soundscape alone, for the figures other docs quote (engine.md, demo.md, reliability.md).
 OTHER_PARTS = {

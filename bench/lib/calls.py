@@ -305,6 +305,19 @@ def voice_seconds(x: np.ndarray) -> float:
     return round(float((tone_track(x, VOICE_HZ) > VOICE_MIN).sum()) / 25, 2)
 
 
+def between_words_rms(x: np.ndarray) -> float:
+    """Median RMS of the 40 ms windows in which the scripted voice is not heard: ~0 on a
+    voice-only track, the scene's level on a one-track call's."""
+    win = RATE // 25
+    n = x.size // win
+    if n == 0:
+        return 0.0
+    w = x[: n * win].reshape(n, win).astype(np.float64)
+    quiet = tone_track(x, VOICE_HZ)[:n] <= VOICE_MIN
+    rms = np.sqrt((w * w).mean(axis=1))[quiet]
+    return round(float(np.median(rms)), 6) if rms.size else 0.0
+
+
 # ------------------------------------------------------------------- the callers side
 
 
@@ -330,6 +343,18 @@ def _caller_class() -> Any:
             self._changed.set()
 
     return BenchCaller
+
+
+def agent_tracks(caller: Any) -> list[str]:
+    """Names of the audio tracks the agent publishes now, as the caller's room sees them."""
+    from livekit import rtc
+
+    return sorted(
+        pub.name
+        for p in caller.room.remote_participants.values()
+        for pub in p.track_publications.values()
+        if pub.kind == rtc.TrackKind.KIND_AUDIO
+    )
 
 
 def _job(jobs_dir: Path, room: str) -> dict[str, Any]:
@@ -423,11 +448,20 @@ async def run_calls(cfg: dict[str, Any]) -> dict[str, Any]:
         voice = c.tracks(cfg.get("voice", "roomio_audio"))
         vt = judge_track(voice[-1].frames, t0, t1, steady=False) if voice else None
         if vt is not None:
-            vt["voice_s"] = voice_seconds(vt.pop("_x"))
+            x = vt.pop("_x")
+            vt["voice_s"] = voice_seconds(x)
+            vt["between_words_rms"] = between_words_rms(x)
             # The whole call, join to hang-up: did the agent speak at all (short windows).
             vt["voice_s_call"] = voice_seconds(voice[-1].audio())
         row["voice"] = vt
+        row["agent_tracks"] = agent_tracks(c)
         ok = vt is not None and vt["ok"]
+        if cfg.get("one_track"):
+            # The voice track is the scene's too: its source must have played on between
+            # words, and the caller must see no other audio track from the agent.
+            row["sender"] = judge_sender(jobs[room], t0, t1)
+            row["one_track"] = row["agent_tracks"] == [cfg.get("voice", "roomio_audio")]
+            ok = ok and row["sender"] is not None and row["sender"]["ok"] and row["one_track"]
         if bg:
             b = c.tracks(bg)
             j = judge_track(b[-1].frames, t0, t1, steady=room in tones) if b else None
