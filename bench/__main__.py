@@ -1,4 +1,5 @@
-"""``python -m bench all|<part>|report [--quick]``: one module per part, bench/parts/<part>.py."""
+"""``python -m bench all|<part>|report [--quick]``: one module per part, bench/parts/<part>.py
+(``one-track``: bench/parts/one_track.py)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def main() -> None:
     )
     ap.add_argument("part", choices=("all", *PARTS, *OTHER_PARTS, "report"), help="what to measure")
     ap.add_argument(
-        "--quick", action="store_true", help="small configurations (about six minutes for all)"
+        "--quick", action="store_true", help="small configurations (about nine minutes for all)"
     )
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
     a = ap.parse_args()

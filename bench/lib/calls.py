@@ -345,6 +345,24 @@ def _caller_class() -> Any:
     return BenchCaller
 
 
+def _token(cfg: dict[str, Any], identity: str, room: str) -> str:
+    """A caller's token; with ``agent_name`` in ``cfg`` it asks LiveKit to dispatch that
+    agent (explicit dispatch: several workers on one server, each gets its own rooms)."""
+    from livekit import api
+    from livekit.protocol.agent_dispatch import RoomAgentDispatch
+    from livekit.protocol.room import RoomConfiguration
+
+    from soundscape.demo.livekit_local import make_token
+
+    name = cfg.get("agent_name")
+    if not name:
+        return make_token(cfg["key"], cfg["secret"], identity, room)
+    grants = api.VideoGrants(room_join=True, room=room)
+    tok = api.AccessToken(cfg["key"], cfg["secret"]).with_identity(identity).with_grants(grants)
+    tok = tok.with_room_config(RoomConfiguration(agents=[RoomAgentDispatch(agent_name=name)]))
+    return tok.to_jwt()
+
+
 def agent_tracks(caller: Any) -> list[str]:
     """Names of the audio tracks the agent publishes now, as the caller's room sees them."""
     from livekit import rtc
@@ -371,7 +389,6 @@ async def run_calls(cfg: dict[str, Any]) -> dict[str, Any]:
     """One round: cfg has rooms, urls (one per room), key, secret, background (the track
     name, or None), tones (room → Hz, to check each call hears its own), warmup, window,
     jobs_dir, worker_pids, worker_ports, server_pids."""
-    from soundscape.demo.livekit_local import make_token
 
     Caller = _caller_class()
     rooms: list[str] = cfg["rooms"]
@@ -386,7 +403,7 @@ async def run_calls(cfg: dict[str, Any]) -> dict[str, Any]:
         await asyncio.sleep(delay)
         c = callers[room]
         t = time.monotonic()
-        await c.join(url, make_token(cfg["key"], cfg["secret"], c.identity, room))
+        await c.join(url, _token(cfg, c.identity, room))
         want = [cfg.get("voice", "roomio_audio")] + ([bg] if bg else [])
         await c.wait_for(
             lambda: all(any(r.frames for r in c.tracks(n)) for n in want),

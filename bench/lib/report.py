@@ -895,6 +895,12 @@ def _one_track_summary() -> list[tuple[str, str, str, str, str]]:
     return rows
 
 
+def _dbfs(rms: float | None) -> str:
+    import math
+
+    return "silent" if not rms else f"{20 * math.log10(rms):.0f} dBFS"
+
+
 def _one_track_section() -> list[str]:
     d = common.load_result("one_track")
     if not d:
@@ -924,7 +930,7 @@ def _one_track_section() -> list[str]:
                     f"{r['job_cpu_ms_per_s']:.1f}",
                     "yes" if r["kept"] else "no",
                     ", ".join(r.get("agent_tracks") or []),
-                    f"{r['between_words_rms']:.5f}" if r.get("between_words_rms") else "0",
+                    _dbfs(r.get("between_words_rms")),
                     "–" if checks is None else ("all" if all(checks.values()) else "FAILED"),
                     str(r["loadavg_before"][0]),
                 ]
@@ -935,7 +941,7 @@ def _one_track_section() -> list[str]:
                 "job CPU ms per session-s",
                 "kept real time",
                 "agent's audio tracks at the caller",
-                "RMS between words at the caller",
+                "level between words at the caller",
                 "one-track checks",
                 "load before",
             ],
@@ -951,7 +957,8 @@ def _one_track_section() -> list[str]:
         out += [
             f"**Voice at the source**, both outputs side by side in one process, "
             f"{v['speeches']} speeches of each kind per output, alternating: latency from the "
-            "first frame handed to the output to the first sample audible at its source; "
+            "first frame handed to the output to the first sample audible at its source "
+            "(and at a caller subscribed through the local livekit-server); "
             "position error = the playback_position the output reported − the speech heard "
             "at the source (≥ half level), at a `clear_buffer()` 0.5–1.4 s into a 2 s burst "
             "(one-track fades out over 5 ms from the sample it reports: −2.5 ms by "
@@ -970,6 +977,9 @@ def _one_track_section() -> list[str]:
                         what,
                         common.median_range(lat) if lat.get("n") else "–",
                         _f(lat.get("max"), "{:.1f}"),
+                        common.median_range(o["caller"][mode]["latency_ms"])
+                        if "caller" in o
+                        else "–",
                         (
                             f"{err['median']:+.1f} ({err['min']:+.1f} … {err['max']:+.1f})"
                             if err.get("n")
@@ -984,10 +994,11 @@ def _one_track_section() -> list[str]:
             [
                 "output",
                 "speech",
-                "latency ms, median (min–max)",
+                "latency at the source ms, median (min–max)",
                 "max",
+                "at the caller (SFU, Opus, jitter buffer)",
                 "position error ms, median (min … max)",
-                "heard in pieces",
+                "heard in pieces (a gap or a loss)",
                 "speech lost, max ms",
                 "missed",
             ],
@@ -1021,8 +1032,9 @@ def render_doc() -> str:
         "",
         "soundscape's live runtime next to livekit-agents' BackgroundAudioPlayer, measured in",
         "the same run on the same machine. Reproduce with `.venv/bin/python -m bench all`",
-        "(about 30 minutes at most, of which capacity up to 9, job start 4 and cluster 2; "
-        "`--quick` for a six-minute smoke pass, `python -m bench cpu` etc. for one part, then "
+        "(about 35 minutes at most, of which capacity up to 9, one-track 5, job start 4 and "
+        "cluster 2; `--quick` for a nine-minute smoke pass, `python -m bench cpu` etc. for one "
+        "part, then "
         "`python -m bench report`).",
         "",
     ]

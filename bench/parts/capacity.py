@@ -145,9 +145,10 @@ def run(
 
 def one_round(
     server: Any, worker: calls.AgentWorker, system: str, n: int, *, window: float,
-    warmup: float, tag: str = "",
+    warmup: float, tag: str = "", agent_name: str = "",
 ) -> dict[str, Any]:  # fmt: skip
-    """``n`` calls at once to ``worker`` (``tag`` makes the room names of a repeat new)."""
+    """``n`` calls at once to ``worker`` (``tag`` makes the room names of a repeat new;
+    ``agent_name``: the worker's, when it only takes rooms that ask for it by name)."""
     rooms = [f"cap-{system}-{n}{tag}-{i}" for i in range(n)]
     cfg = {
         "system": system,
@@ -158,6 +159,7 @@ def one_round(
         "secret": server.api_secret,
         "background": BACKGROUND[system],
         "one_track": system == "soundscape-one-track",
+        "agent_name": agent_name,
         "warmup": warmup,
         "window": window,
         "join_timeout": 20.0 + 0.5 * n,

@@ -36,7 +36,14 @@ after the one before has finished.
   one-track fades out over 5 ms from the sample it reports, so half of it lands in
   "heard": its error is −2.5 ms by construction.
 - ``stream`` speeches (0.6 s, one 20 ms frame every 20 ms, as a streaming TTS at real
-  time): latency as above, and the position reported at the end against what was heard.
+  time): latency as above, the position reported at the end against what was heard, and
+  how much of the speech never sounded (``lost_ms``: given − heard; a late frame on
+  RoomIO's path is a delay, not a loss).
+
+With a server (the part starts a local livekit-server), each output publishes on a room of
+its own with a `Caller` in it, and the same speeches are also measured at the caller
+(`Recording.sample_times`: a frame's samples dated by its arrival), through the SFU, Opus
+and the receiver's jitter buffer.
 """
 
 from __future__ import annotations
@@ -64,9 +71,12 @@ GOALS = {"cpu_over_none_ms": 2.0, "latency_over_roomio_ms": 10.0}
 
 
 def plan(quick: bool) -> dict[str, Any]:
+    """``--quick``: about 2.5 minutes; defaults about 5. The window holds whole conversation
+    cycles of the agent (~4 s: think, speak, listen), so a call's phase at the window's
+    start does not weigh on one configuration more than another."""
     return {
-        "repeats": 1 if quick else 2,
-        "window": 6.0 if quick else 10.0,
+        "repeats": 2 if quick else 4,
+        "window": 8.0 if quick else 12.0,
         "warmup": 2.0 if quick else 3.0,
         "speeches": 4 if quick else 10,
     }
@@ -86,23 +96,28 @@ def cut_after(k: int) -> float:
     return 0.5 + (0.137 * k) % 0.9
 
 
-async def _roomio() -> tuple[Any, Any]:
+async def _roomio(room: Any = None) -> tuple[Any, Any]:
+    """RoomIO's own audio output, started: on ``room`` (a connected `rtc.Room`, whose
+    caller is already in it), or on a stand-in room that reports a subscriber at once."""
     from livekit import rtc
     from livekit.agents.voice.room_io._output import _ParticipantAudioOutput
 
     from bench.lib.standin import Room
 
     out = _ParticipantAudioOutput(
-        Room(),  # type: ignore[arg-type]  # publish_track and a subscriber at once
+        room or Room(),
         sample_rate=RATE,
         num_channels=1,
+        # RoomOptions' default for the agent's voice.
         track_publish_options=rtc.TrackPublishOptions(source=rtc.TrackSource.SOURCE_MICROPHONE),
     )
     await out.start()
     return out, out._audio_source
 
 
-async def _one_track() -> tuple[Any, Any, Any]:
+async def _one_track(room: Any = None) -> tuple[Any, Any, Any]:
+    """office.yaml in one-track mode on a scripted session that has not started (so the
+    scape *is* its audio output), on ``room`` or on a bare source."""
     from bench.lib.systems import SCENES
     from soundscape.runtime import Soundscape, make_audio_source
     from soundscape.testing import scripted_session
@@ -112,8 +127,27 @@ async def _one_track() -> tuple[Any, Any, Any]:
     scape = Soundscape(SCENES["office"], seed=1)
     o = scape.options
     source = make_audio_source(RATE, 1, int((o.ahead + 2 * o.frame) * 1000) + 50)
-    await scape.start(agent_session=session, audio_source=source, one_track=True)
+    await scape.start(room=room, agent_session=session, audio_source=source, one_track=True)
     return session.output.audio, source, scape
+
+
+async def _sfu(cfg: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
+    """Per output, an agent room and a caller in it, on the server ``cfg`` names."""
+    from livekit import rtc
+
+    from soundscape.demo.caller import Caller
+    from soundscape.demo.livekit_local import make_token
+
+    out: dict[str, tuple[Any, Any]] = {}
+    for name in OUTPUTS:
+        room_name = f"one-track-voice-{name}"
+        caller = Caller(identity=f"caller-{name}")
+        await caller.join(cfg["url"], make_token(cfg["key"], cfg["secret"], "caller", room_name))
+        agent = rtc.Room()
+        token = make_token(cfg["key"], cfg["secret"], f"agent-{name}", room_name)
+        await agent.connect(cfg["url"], token)
+        out[name] = (agent, caller)
+    return out
 
 
 async def _speak(out: Any, pcm: np.ndarray, *, paced: bool, cut: float | None) -> dict[str, Any]:
@@ -132,6 +166,8 @@ async def _speak(out: Any, pcm: np.ndarray, *, paced: bool, cut: float | None) -
         await out.capture_frame(f)
         if paced:
             await asyncio.sleep(max(t0 + (i + 1) * FRAME / RATE - loop.time(), 0.0))
+    # How long handing the speech over held the session's loop (a burst: all its frames).
+    row["handoff_ms"] = round(1000 * (time.monotonic() - row["t_first"]), 2) if not paced else None
     out.flush()
     if cut is not None:
         await asyncio.sleep(max(row["t_first"] + cut - time.monotonic(), 0.0))
@@ -172,10 +208,14 @@ async def measure_voice(cfg: dict[str, Any]) -> dict[str, Any]:
 
     logs = common.LogCounter.install()
     n = int(cfg["speeches"])
-    roomio, rsrc = await _roomio()
-    one, osrc, scape = await _one_track()
+    sfu = await _sfu(cfg) if cfg.get("url") else {}
+    roomio, rsrc = await _roomio(sfu["roomio"][0] if sfu else None)
+    one, osrc, scape = await _one_track(sfu["one-track"][0] if sfu else None)
     outs = {"roomio": roomio, "one-track": one}
     taps = {"roomio": Tap(rsrc), "one-track": Tap(osrc)}
+    if sfu:
+        for _, caller in sfu.values():
+            await caller.wait_track("roomio_audio", timeout=20)
     await asyncio.sleep(1.5)  # one-track: the render-ahead queue is full of bed
     rows: dict[str, list[dict[str, Any]]] = {k: [] for k in OUTPUTS}
     burst, stream = speech(float(cfg.get("burst_s", BURST_S))), speech(STREAM_S)
@@ -197,16 +237,37 @@ async def measure_voice(cfg: dict[str, Any]) -> dict[str, Any]:
         for r in rows[name]:
             analyse(level, t, r, r["t_end"] + GAP / 2)
         out["outputs"][name] = {"speeches": rows[name], **summarize(rows[name])}
+        if sfu:
+            # The same speeches at the caller, through the SFU, Opus and its jitter buffer.
+            rec = sfu[name][1].tracks("roomio_audio")[-1]
+            x, t = rec.audio(), rec.sample_times()
+            level = tone_level(x)
+            at_caller = []
+            for r in rows[name]:
+                keys = ("t_first", "t_cut", "position", "interrupted", "seconds", "mode")
+                c = {k: r[k] for k in keys if k in r}
+                analyse(level, t, c, r["t_end"] + GAP / 2 + 0.3)
+                at_caller.append({k: v for k, v in c.items() if not k.startswith("t_")})
+            out["outputs"][name]["caller"] = {"speeches": at_caller, **summarize(at_caller)}
     out["latency_over_roomio_ms"] = _over(out["outputs"])
     out["log_warnings"] = dict(logs.counts)
     out["loadavg_end"] = common.loadavg()
-    out["scape_metrics"] = {"rewinds": scape.metrics.rewinds, "underruns": scape.metrics.underruns}
+    d = scape._driver
+    out["scape_metrics"] = {
+        "rewinds": scape.metrics.rewinds,
+        "underruns": scape.metrics.underruns,
+        "remixes": None if d is None else d.metrics.remixes,  # voice splices
+    }
     for tap in taps.values():
         await tap.aclose()
     with contextlib.suppress(Exception):
         await scape.aclose(fade=0)
     with contextlib.suppress(Exception):
         await roomio.aclose()
+    for agent, caller in sfu.values():
+        await caller.aclose()
+        with contextlib.suppress(Exception):
+            await agent.disconnect()
     return out
 
 
@@ -228,6 +289,8 @@ def summarize(rows: list[dict[str, Any]]) -> dict[str, Any]:
             "split": sum(r.get("runs", 1) > 1 for r in ok),
             "interrupted": sum(r["interrupted"] for r in rs),
         }
+        if mode == "burst":
+            out[mode]["handoff_ms"] = _ms([r["handoff_ms"] for r in rs if r.get("handoff_ms")])
         if mode == "stream":
             out[mode]["lost_ms"] = _ms([r["lost_ms"] for r in ok if "lost_ms" in r])
         if mode == "burst":
@@ -253,38 +316,78 @@ def worker(cfg: dict[str, Any]) -> None:
 
 
 def job_cpu(
-    server: Any, systems: tuple[str, ...], *, repeats: int, window: float, warmup: float
+    server: Any,
+    systems: tuple[str, ...],
+    *,
+    repeats: int,
+    window: float,
+    warmup: float,
+    together: bool = True,
 ) -> dict[str, Any]:
-    """Each system at N = 1 through its own fresh worker, ``repeats`` times round."""
-    from bench.parts import capacity
+    """Each system at N = 1 through its own fresh worker, ``repeats`` times round.
+
+    ``together``: the systems' calls run at the same time (a worker and a callers process
+    each), so every configuration meets the same machine load: on shared cores the load
+    moves within a minute, and CPU time per second moves with it (none alone varied by
+    30 % between rounds run one after another). Otherwise one after another."""
+    from concurrent.futures import ThreadPoolExecutor
 
     rows: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-one-track-") as d:
         for rep in range(repeats):
-            for system in systems:
-                jobs = Path(d) / f"{system}-{rep}"
-                jobs.mkdir()
-                w = calls.AgentWorker(
-                    system=system, url=server.url, key=server.api_key,
-                    secret=server.api_secret, jobs_dir=jobs, label=system,
-                    env={"BENCH_LOAD": "zero"},
-                )  # fmt: skip
+            batches = [systems] if together else [(s,) for s in systems]
+            for batch in batches:
+                workers: dict[str, calls.AgentWorker] = {}
+                done: list[dict[str, Any]] = []
                 try:
-                    w.start()
-                except RuntimeError as e:
-                    rows.append({"system": system, "repeat": rep, "error": str(e)[-300:]})
-                    continue
-                try:
+                    for system in batch:
+                        jobs = Path(d) / f"{system}-{rep}"
+                        jobs.mkdir()
+                        w = calls.AgentWorker(
+                            system=system, url=server.url, key=server.api_key,
+                            secret=server.api_secret, jobs_dir=jobs, label=system,
+                            # Each worker takes only the rooms that name it: with several
+                            # on one server, automatic dispatch would hand any room to any.
+                            env={"BENCH_LOAD": "zero", "BENCH_AGENT_NAME": _agent(system)},
+                        )  # fmt: skip
+                        try:
+                            workers[system] = w.start()
+                        except RuntimeError as e:
+                            rows.append({"system": system, "repeat": rep, "error": str(e)[-300:]})
                     load = common.loadavg()
-                    r = capacity.one_round(
-                        server, w, system, 1, window=window, warmup=warmup, tag=f"r{rep}"
-                    )
+
+                    with ThreadPoolExecutor(max(len(workers), 1)) as pool:
+                        kw = {"window": window, "warmup": warmup}
+                        futs = [
+                            pool.submit(_round, server, w, system, rep, load, **kw)
+                            for system, w in workers.items()
+                        ]
+                        done = [f.result() for f in futs]
                 finally:
-                    w.stop()
-                row = slim(r, system, rep, load)
-                rows.append(row)
-                print(job_line(row), flush=True)
-    return {"rows": rows, "summary": job_summary(rows, systems)}
+                    for w in workers.values():
+                        w.stop()
+                for row in done:
+                    row["together"] = together
+                    rows.append(row)
+                    print(job_line(row), flush=True)
+    return {"rows": rows, "summary": job_summary(rows, systems), "together": together}
+
+
+def _agent(system: str) -> str:
+    return f"bench-{system}"
+
+
+def _round(
+    server: Any, worker: calls.AgentWorker, system: str, rep: int, load: list[float], *,
+    window: float, warmup: float,
+) -> dict[str, Any]:  # fmt: skip
+    from bench.parts import capacity
+
+    r = capacity.one_round(
+        server, worker, system, 1, window=window, warmup=warmup, tag=f"r{rep}",
+        agent_name=_agent(system),
+    )  # fmt: skip
+    return slim(r, system, rep, load)
 
 
 def slim(r: dict[str, Any], system: str, rep: int, load: list[float]) -> dict[str, Any]:
@@ -373,13 +476,14 @@ def run(
     p = plan(quick)
     t_start = time.monotonic()
     data: dict[str, Any] = {"machine": common.machine(), "quick": quick, "goals": GOALS}
-    vcfg = {"speeches": speeches or p["speeches"]}
-    v = common.run_worker("bench.parts.one_track", vcfg, 60 + 12 * vcfg["speeches"])
-    data["voice"] = v
-    print(voice_line(v), flush=True)
     with contextlib.ExitStack() as stack:
         if server is None:
             server = stack.enter_context(LocalServer())
+        vcfg = {"speeches": speeches or p["speeches"], "url": server.url,
+                "key": server.api_key, "secret": server.api_secret}  # fmt: skip
+        v = common.run_worker("bench.parts.one_track", vcfg, 60 + 12 * vcfg["speeches"])
+        data["voice"] = {k: v[k] for k in v if k != "secret"}
+        print(voice_line(v), flush=True)
         data["job"] = job_cpu(
             server,
             systems or SYSTEMS,
@@ -407,6 +511,12 @@ def voice_line(v: dict[str, Any]) -> str:
             f"{common.median_range(s['latency_ms'])} ms, position error at a clear "
             f"{_signed(b['position_error_ms'])} ms (max |{b['abs_position_error_ms'].get('max')}|)"
         )
+        if "caller" in o:
+            c = o["caller"]
+            parts[-1] += (
+                f", at the caller burst {common.median_range(c['burst']['latency_ms'])} "
+                f"stream {common.median_range(c['stream']['latency_ms'])} ms"
+            )
     return "one-track voice  " + "; ".join(parts)
 
 
