@@ -203,10 +203,33 @@ def analyse(level: np.ndarray, t: np.ndarray, row: dict[str, Any], until: float)
         row["cut_to_silent_ms"] = round(1000 * (t[i0 + last] - row["t_cut"]), 2)
 
 
+class GcLog:
+    """Garbage collections of this process: (monotonic start, ms, generation)."""
+
+    def __init__(self) -> None:
+        import gc
+
+        self.events: list[tuple[float, float, int]] = []
+        self._t0 = 0.0
+        gc.callbacks.append(self._cb)
+
+    def _cb(self, phase: str, info: dict[str, Any]) -> None:
+        now = time.monotonic()
+        if phase == "start":
+            self._t0 = now
+        else:
+            self.events.append((self._t0, 1000 * (now - self._t0), int(info["generation"])))
+
+    def within(self, t0: float, t1: float) -> float:
+        """ms of collection that started in [t0, t1]."""
+        return round(sum(ms for t, ms, _ in self.events if t0 <= t <= t1), 2)
+
+
 async def measure_voice(cfg: dict[str, Any]) -> dict[str, Any]:
     from bench.lib.tone import Tap, tone_level
 
     logs = common.LogCounter.install()
+    gcs = GcLog()
     n = int(cfg["speeches"])
     sfu = await _sfu(cfg) if cfg.get("url") else {}
     roomio, rsrc = await _roomio(sfu["roomio"][0] if sfu else None)
@@ -236,6 +259,10 @@ async def measure_voice(cfg: dict[str, Any]) -> dict[str, Any]:
         level = tone_level(x)
         for r in rows[name]:
             analyse(level, t, r, r["t_end"] + GAP / 2)
+            # A collection between the first frame and its onset delays it (both outputs).
+            if "latency_ms" in r:
+                r["gc_ms"] = gcs.within(r["t_first"], r["t_first"] + r["latency_ms"] / 1000)
+            r["gc_ms_speech"] = gcs.within(r["t_first"], r["t_end"])
         out["outputs"][name] = {"speeches": rows[name], **summarize(rows[name])}
         if sfu:
             # The same speeches at the caller, through the SFU, Opus and its jitter buffer.
@@ -251,6 +278,11 @@ async def measure_voice(cfg: dict[str, Any]) -> dict[str, Any]:
             out["outputs"][name]["caller"] = {"speeches": at_caller, **summarize(at_caller)}
     out["latency_over_roomio_ms"] = _over(out["outputs"])
     out["log_warnings"] = dict(logs.counts)
+    out["gc"] = {
+        "collections": len(gcs.events),
+        "gen2_ms": [round(ms, 1) for _, ms, g in gcs.events if g == 2],
+        "max_ms": round(max((ms for _, ms, _ in gcs.events), default=0.0), 1),
+    }
     out["loadavg_end"] = common.loadavg()
     d = scape._driver
     out["scape_metrics"] = {
