@@ -167,7 +167,14 @@ class _Background:
 
     def metrics(self) -> dict[str, Any]:
         m = getattr(self.player, "metrics", None)  # BackgroundAudioPlayer has none
-        return {"underruns": m.underruns, "rewinds": m.rewinds} if m is not None else {}
+        if m is None:
+            return {}
+        out = {"underruns": m.underruns, "rewinds": m.rewinds}
+        d = getattr(self.player, "_driver", None)
+        if d is not None:  # one-track: each voice arrival re-pushes the queue (a remix)
+            out["remixes"] = d.metrics.remixes
+            out["captures"] = d.metrics.captures
+        return out
 
     async def aclose(self) -> None:
         if self.player is not None:

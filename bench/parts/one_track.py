@@ -440,6 +440,7 @@ def slim(r: dict[str, Any], system: str, rep: int, load: list[float]) -> dict[st
         between_words_rms=voice.get("between_words_rms"),
         sender=call.get("sender"),
         states=(call.get("job") or {}).get("states"),
+        background=(call.get("job") or {}).get("background"),
         exited=r["exited"] == 1,
         job_pss_mb=r["job_pss_mb"].get("median"),
         machine_cpu=r["machine_cpu"],
