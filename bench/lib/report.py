@@ -915,17 +915,24 @@ def _one_track_section() -> list[str]:
         out += [
             f"**Job CPU**, one call (N=1) through a real worker and livekit-server, as in "
             f"section 5: {job['window_s']:.0f} s window after {job['warmup_s']:.0f} s, each "
-            "configuration in a fresh worker, all in the same run:",
+            "configuration in a fresh worker of its own, "
+            + (
+                "their calls at the same time (explicit dispatch), so all meet the same load:"
+                if job.get("together")
+                else "one after another:"
+            ),
             "",
         ]
         rows = []
         for r in job["rows"]:
             if "error" in r:
-                rows.append([ONE_TRACK_LABEL.get(r["system"], r["system"]), "error"] + [""] * 5)
+                name = ONE_TRACK_LABEL.get(r["system"], r["system"])
+                rows.append([str(r["repeat"] + 1), name, "error"] + [""] * 5)
                 continue
             checks = r.get("checks")
             rows.append(
                 [
+                    str(r["repeat"] + 1),
                     ONE_TRACK_LABEL.get(r["system"], r["system"]),
                     f"{r['job_cpu_ms_per_s']:.1f}",
                     "yes" if r["kept"] else "no",
@@ -937,6 +944,7 @@ def _one_track_section() -> list[str]:
             )
         out += _md(
             [
+                "round",
                 "configuration",
                 "job CPU ms per session-s",
                 "kept real time",

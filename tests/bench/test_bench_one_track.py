@@ -71,16 +71,28 @@ def test_a_one_track_call_carries_voice_and_scene_on_the_agents_only_track(
     assert data["summary"]["soundscape-one-track"]["runs"] == 1
 
 
-def test_the_report_renders_the_one_track_section(bench_out) -> None:
+def test_the_report_renders_the_one_track_section_and_a_failed_check(bench_out) -> None:
     from bench.lib import common
 
-    row = {"system": "none", "job_cpu_ms_per_s": 80.0, "kept": True, "agent_tracks":
-           ["roomio_audio"], "between_words_rms": 0.0, "loadavg_before": [0.5]}  # fmt: skip
-    one = {**row, "system": "soundscape-one-track", "job_cpu_ms_per_s": 81.0,
-           "between_words_rms": 0.0004, "checks": {"one track": True}}  # fmt: skip
-    job = {"rows": [row, one], "window_s": 6.0, "warmup_s": 2.0,
-           "summary": one_track.job_summary([row, one], ("none", "soundscape-one-track"))}  # fmt: skip
+    row = {
+        "system": "none",
+        "repeat": 0,
+        "job_cpu_ms_per_s": 80.0,
+        "kept": True,
+        "agent_tracks": ["roomio_audio"],
+        "between_words_rms": 0.0,
+        "loadavg_before": [0.5],
+    }
+    one = {**row, "system": "soundscape-one-track", "job_cpu_ms_per_s": 81.0}
+    one.update(between_words_rms=0.0004, checks={"one audio track from the agent": True})
+    two = {**one, "repeat": 1, "agent_tracks": ["roomio_audio"] * 2}
+    two.update(checks={"one audio track from the agent": False})
+    rows = [row, one, two]
+    summary = one_track.job_summary(rows, ("none", "soundscape-one-track"))
+    job = {"rows": rows, "window_s": 6.0, "warmup_s": 2.0, "summary": summary, "together": True}
     common.save("one_track", {"goals": one_track.GOALS, "job": job, "voice": {}})
     text = "\n".join(report._one_track_section())
     assert "soundscape office.yaml, one track" in text and "+1.0 ms" in text
+    assert "-68 dBFS" in text  # the scene between words, as the caller heard it
+    assert "FAILED" in text  # a call whose caller saw two tracks is not passed over
     assert any(r[0].startswith("Job CPU over no background") for r in report.summary())
