@@ -1,4 +1,5 @@
-"""``python -m bench all|<part>|report [--quick]``: one module per part, bench/parts/<part>.py."""
+"""``python -m bench all|<part>|report [--quick]``: one module per part, bench/parts/<part>.py
+(``one-track``: bench/parts/one_track.py)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from .parts import (
     latency,
     lint,
     memory,
+    one_track,
     play,
     render,
     soak,
@@ -35,6 +37,7 @@ PARTS = {
     "capacity": capacity.run,
     "cluster": cluster.run,
     "job": job.run,
+    "one-track": one_track.run,
 }
 # soundscape alone, for the figures other docs quote (engine.md, demo.md, reliability.md).
 OTHER_PARTS = {
@@ -54,7 +57,7 @@ def main() -> None:
     )
     ap.add_argument("part", choices=("all", *PARTS, *OTHER_PARTS, "report"), help="what to measure")
     ap.add_argument(
-        "--quick", action="store_true", help="small configurations (about six minutes for all)"
+        "--quick", action="store_true", help="small configurations (about nine minutes for all)"
     )
     ap.add_argument("--no-docs", action="store_true", help="do not rewrite docs/performance.md")
     a = ap.parse_args()

@@ -11,7 +11,10 @@ then it listens for `REST` s, over and over) and plays the background chosen by
 - ``none``: no background, the voice track only;
 - ``bap``: livekit-agents' `BackgroundAudioPlayer`, office ambience at 0.3 and keyboard
   typing at 0.6 while thinking (its basic example, at scenes/office.yaml's levels);
-- ``soundscape``: `Soundscape` with scenes/office.yaml;
+- ``soundscape``: `Soundscape` with scenes/office.yaml, on a track of its own;
+- ``soundscape-one-track``: the same scene in one-track mode (``start(..., one_track=True)``,
+  issue 15): soundscape becomes the session's audio output, and the voice and the scene
+  leave on one track named as RoomIO's (``roomio_audio``); RoomIO's own is unpublished;
 - ``tones``: `Soundscape` with a one-layer scene of a pure tone whose frequency comes from
   the room name (`tone_for`), so a caller can tell its own call from anyone else's.
 
@@ -48,13 +51,15 @@ import numpy as np
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobProcess, room_io
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SYSTEMS = ("none", "bap", "soundscape", "tones")
+SYSTEMS = ("none", "bap", "soundscape", "soundscape-one-track", "tones")
+SCAPES = ("soundscape", "soundscape-one-track", "tones")
 THINK, SPEAK, REST = 1.2, 1.6, 1.2  # one conversation cycle: about 4 s
 VOICE_HZ = 180.0  # ScriptedTTS's default pitch
 TONES = tuple(600.0 + 150.0 * k for k in range(8))  # well clear of the voice's 180/360 Hz
 TONE_AMP = 0.5
 TONE_GAIN = 0.4
-TRACKS = {"bap": "background_audio", "soundscape": "soundscape", "tones": "soundscape"}
+TRACKS = {"bap": "background_audio", "soundscape": "soundscape", "tones": "soundscape",
+          "soundscape-one-track": "roomio_audio"}  # fmt: skip
 VOICE_TRACK = "roomio_audio"
 
 log = logging.getLogger("soundscape")
@@ -137,7 +142,7 @@ class _Background:
                 thinking_sound=AudioConfig(BuiltinAudioClip.KEYBOARD_TYPING, volume=0.6),
             )
             self.meter = _Meter(self.player._audio_source)
-        elif system in ("soundscape", "tones"):
+        elif system in SCAPES:
             from soundscape.runtime import Soundscape, make_audio_source
 
             if system == "tones":
@@ -155,11 +160,21 @@ class _Background:
         if self.system == "bap":
             await self.player.start(room=room, agent_session=session)
         elif self.player is not None:
-            await self.player.start(room=room, agent_session=session, audio_source=self._source)
+            await self.player.start(
+                room=room, agent_session=session, audio_source=self._source,
+                one_track=self.system == "soundscape-one-track",
+            )  # fmt: skip
 
     def metrics(self) -> dict[str, Any]:
         m = getattr(self.player, "metrics", None)  # BackgroundAudioPlayer has none
-        return {"underruns": m.underruns, "rewinds": m.rewinds} if m is not None else {}
+        if m is None:
+            return {}
+        out = {"underruns": m.underruns, "rewinds": m.rewinds}
+        d = getattr(self.player, "_driver", None)
+        if d is not None:  # one-track: each voice arrival re-pushes the queue (a remix)
+            out["remixes"] = d.metrics.remixes
+            out["captures"] = d.metrics.captures
+        return out
 
     async def aclose(self) -> None:
         if self.player is not None:
@@ -171,7 +186,7 @@ class _Background:
 
 def _prewarm(proc: JobProcess) -> None:
     # What a worker serving many calls loads once per process, before a call arrives.
-    if os.environ.get("BENCH_SYSTEM") in ("soundscape",):
+    if os.environ.get("BENCH_SYSTEM") in ("soundscape", "soundscape-one-track"):
         from soundscape.scene import load
 
         proc.userdata["office"] = load(ROOT / "scenes" / "office.yaml")
@@ -222,9 +237,7 @@ def make_server() -> AgentServer:
         setup_fnc=_prewarm,
         load_fnc=LOAD_FNCS[_env("BENCH_LOAD", "default")],
         # Imported once in the forkserver and shared copy-on-write by every job process.
-        preload_modules=["numpy", "soundscape.runtime"]
-        if system in ("soundscape", "tones")
-        else [],
+        preload_modules=["numpy", "soundscape.runtime"] if system in SCAPES else [],
     )
     server.rtc_session(entry, agent_name=_env("BENCH_AGENT_NAME", ""))
     return server

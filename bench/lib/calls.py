@@ -305,6 +305,19 @@ def voice_seconds(x: np.ndarray) -> float:
     return round(float((tone_track(x, VOICE_HZ) > VOICE_MIN).sum()) / 25, 2)
 
 
+def between_words_rms(x: np.ndarray) -> float:
+    """Median RMS of the 40 ms windows in which the scripted voice is not heard: ~0 on a
+    voice-only track, the scene's level on a one-track call's."""
+    win = RATE // 25
+    n = x.size // win
+    if n == 0:
+        return 0.0
+    w = x[: n * win].reshape(n, win).astype(np.float64)
+    quiet = tone_track(x, VOICE_HZ)[:n] <= VOICE_MIN
+    rms = np.sqrt((w * w).mean(axis=1))[quiet]
+    return round(float(np.median(rms)), 6) if rms.size else 0.0
+
+
 # ------------------------------------------------------------------- the callers side
 
 
@@ -332,6 +345,36 @@ def _caller_class() -> Any:
     return BenchCaller
 
 
+def _token(cfg: dict[str, Any], identity: str, room: str) -> str:
+    """A caller's token; with ``agent_name`` in ``cfg`` it asks LiveKit to dispatch that
+    agent (explicit dispatch: several workers on one server, each gets its own rooms)."""
+    from livekit import api
+    from livekit.protocol.agent_dispatch import RoomAgentDispatch
+    from livekit.protocol.room import RoomConfiguration
+
+    from soundscape.demo.livekit_local import make_token
+
+    name = cfg.get("agent_name")
+    if not name:
+        return make_token(cfg["key"], cfg["secret"], identity, room)
+    grants = api.VideoGrants(room_join=True, room=room)
+    tok = api.AccessToken(cfg["key"], cfg["secret"]).with_identity(identity).with_grants(grants)
+    tok = tok.with_room_config(RoomConfiguration(agents=[RoomAgentDispatch(agent_name=name)]))
+    return tok.to_jwt()
+
+
+def agent_tracks(caller: Any) -> list[str]:
+    """Names of the audio tracks the agent publishes now, as the caller's room sees them."""
+    from livekit import rtc
+
+    return sorted(
+        pub.name
+        for p in caller.room.remote_participants.values()
+        for pub in p.track_publications.values()
+        if pub.kind == rtc.TrackKind.KIND_AUDIO
+    )
+
+
 def _job(jobs_dir: Path, room: str) -> dict[str, Any]:
     with contextlib.suppress(OSError, ValueError):
         return dict(json.loads((jobs_dir / f"{room}.json").read_text()))
@@ -346,7 +389,6 @@ async def run_calls(cfg: dict[str, Any]) -> dict[str, Any]:
     """One round: cfg has rooms, urls (one per room), key, secret, background (the track
     name, or None), tones (room → Hz, to check each call hears its own), warmup, window,
     jobs_dir, worker_pids, worker_ports, server_pids."""
-    from soundscape.demo.livekit_local import make_token
 
     Caller = _caller_class()
     rooms: list[str] = cfg["rooms"]
@@ -361,7 +403,7 @@ async def run_calls(cfg: dict[str, Any]) -> dict[str, Any]:
         await asyncio.sleep(delay)
         c = callers[room]
         t = time.monotonic()
-        await c.join(url, make_token(cfg["key"], cfg["secret"], c.identity, room))
+        await c.join(url, _token(cfg, c.identity, room))
         want = [cfg.get("voice", "roomio_audio")] + ([bg] if bg else [])
         await c.wait_for(
             lambda: all(any(r.frames for r in c.tracks(n)) for n in want),
@@ -423,11 +465,20 @@ async def run_calls(cfg: dict[str, Any]) -> dict[str, Any]:
         voice = c.tracks(cfg.get("voice", "roomio_audio"))
         vt = judge_track(voice[-1].frames, t0, t1, steady=False) if voice else None
         if vt is not None:
-            vt["voice_s"] = voice_seconds(vt.pop("_x"))
+            x = vt.pop("_x")
+            vt["voice_s"] = voice_seconds(x)
+            vt["between_words_rms"] = between_words_rms(x)
             # The whole call, join to hang-up: did the agent speak at all (short windows).
             vt["voice_s_call"] = voice_seconds(voice[-1].audio())
         row["voice"] = vt
+        row["agent_tracks"] = agent_tracks(c)
         ok = vt is not None and vt["ok"]
+        if cfg.get("one_track"):
+            # The voice track is the scene's too: its source must have played on between
+            # words, and the caller must see no other audio track from the agent.
+            row["sender"] = judge_sender(jobs[room], t0, t1)
+            row["one_track"] = row["agent_tracks"] == [cfg.get("voice", "roomio_audio")]
+            ok = ok and row["sender"] is not None and row["sender"]["ok"] and row["one_track"]
         if bg:
             b = c.tracks(bg)
             j = judge_track(b[-1].frames, t0, t1, steady=room in tones) if b else None

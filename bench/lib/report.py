@@ -138,6 +138,7 @@ def summary() -> list[tuple[str, str, str, str, str]]:
         )
     rows += _capacity_summary()
     rows += _job_start_summary()
+    rows += _one_track_summary()
     ren = common.load_result("render")
     if ren:
         for r in ren["results"]:
@@ -417,6 +418,7 @@ CAPACITY_LABEL = {
     "none": "no background (voice only)",
     "bap": "BackgroundAudioPlayer",
     "soundscape": "soundscape office.yaml",
+    "soundscape-one-track": "soundscape office.yaml, one track",
 }
 
 
@@ -849,6 +851,175 @@ the worker: the node with the most headroom under its `target_load` (0.7) wins.
 """
 
 
+ONE_TRACK_LABEL = {
+    "none": "no background (the voice on RoomIO's track)",
+    "bap": "BackgroundAudioPlayer",
+    "soundscape": "soundscape office.yaml, own track",
+    "soundscape-one-track": "soundscape office.yaml, one track",
+}
+VOICE_LABEL = {"roomio": "RoomIO `_ParticipantAudioOutput`", "one-track": "`OneTrackOutput`"}
+
+
+def _one_track_summary() -> list[tuple[str, str, str, str, str]]:
+    d = common.load_result("one_track")
+    if not d:
+        return []
+    rows: list[tuple[str, str, str, str, str]] = []
+    goal = d["goals"]
+    s = (d.get("job") or {}).get("summary") or {}
+    one, bap = s.get("soundscape-one-track") or {}, s.get("bap") or {}
+    if one.get("over_none") is not None:
+        rows.append(
+            (
+                "Job CPU over no background, N=1 (one-track)",
+                f"≤ +{goal['cpu_over_none_ms']:.0f} ms per session-s",
+                f"{one['over_none']:+.1f} ms ({one['median']:.0f} vs {s['none']['median']:.0f})",
+                _f(bap.get("over_none"), "{:+.1f} ms"),
+                "yes" if one["over_none"] <= goal["cpu_over_none_ms"] else "no",
+            )
+        )
+    v = d.get("voice") or {}
+    if "outputs" in v:
+        o, r = v["outputs"]["one-track"]["burst"], v["outputs"]["roomio"]["burst"]
+        over = v["latency_over_roomio_ms"]["burst"]
+        if over is not None:
+            rows.append(
+                (
+                    "Voice: first frame → audible at the source, one-track vs RoomIO (median)",
+                    f"≤ +{goal['latency_over_roomio_ms']:.0f} ms",
+                    f"{o['latency_ms']['median']:.1f} ms ({over:+.1f})",
+                    f"n/a (RoomIO {r['latency_ms']['median']:.1f} ms)",
+                    "yes" if over <= goal["latency_over_roomio_ms"] else "no",
+                )
+            )
+    return rows
+
+
+def _dbfs(rms: float | None) -> str:
+    import math
+
+    return "silent" if not rms else f"{20 * math.log10(rms):.0f} dBFS"
+
+
+def _one_track_section() -> list[str]:
+    d = common.load_result("one_track")
+    if not d:
+        return ["(not run: `python -m bench one-track`)"]
+    out = [
+        "Soundscape as the session's audio output (`start(..., one_track=True)`): the voice "
+        "and the scene on one track. bench/parts/one_track.py says how each figure is taken.",
+        "",
+    ]
+    job = d.get("job") or {}
+    if job.get("rows"):
+        out += [
+            f"**Job CPU**, one call (N=1) through a real worker and livekit-server, as in "
+            f"section 5: {job['window_s']:.0f} s window after {job['warmup_s']:.0f} s, each "
+            "configuration in a fresh worker of its own, "
+            + (
+                "their calls at the same time (explicit dispatch), so all meet the same load:"
+                if job.get("together")
+                else "one after another:"
+            ),
+            "",
+        ]
+        rows = []
+        for r in job["rows"]:
+            if "error" in r:
+                name = ONE_TRACK_LABEL.get(r["system"], r["system"])
+                rows.append([str(r["repeat"] + 1), name, "error"] + [""] * 5)
+                continue
+            checks = r.get("checks")
+            rows.append(
+                [
+                    str(r["repeat"] + 1),
+                    ONE_TRACK_LABEL.get(r["system"], r["system"]),
+                    f"{r['job_cpu_ms_per_s']:.1f}",
+                    "yes" if r["kept"] else "no",
+                    ", ".join(r.get("agent_tracks") or []),
+                    _dbfs(r.get("between_words_rms")),
+                    "–" if checks is None else ("all" if all(checks.values()) else "FAILED"),
+                    str(r["loadavg_before"][0]),
+                ]
+            )
+        out += _md(
+            [
+                "round",
+                "configuration",
+                "job CPU ms per session-s",
+                "kept real time",
+                "agent's audio tracks at the caller",
+                "level between words at the caller",
+                "one-track checks",
+                "load before",
+            ],
+            rows,
+        )
+        out += ["", "Median per configuration, and its difference to no background:", ""]
+        for k, v in job["summary"].items():
+            over = "" if v["over_none"] is None else f" ({v['over_none']:+.1f} ms)"
+            out.append(f"- {ONE_TRACK_LABEL.get(k, k)}: {v['median']} ms/s{over}.")
+        out.append("")
+    v = d.get("voice") or {}
+    if "outputs" in v:
+        out += [
+            f"**Voice at the source**, both outputs side by side in one process, "
+            f"{v['speeches']} speeches of each kind per output, alternating: latency from the "
+            "first frame handed to the output to the first sample audible at its source "
+            "(and at a caller subscribed through the local livekit-server); "
+            "position error = the playback_position the output reported − the speech heard "
+            "at the source (≥ half level), at a `clear_buffer()` 0.5–1.4 s into a 2 s burst "
+            "(one-track fades out over 5 ms from the sample it reports: −2.5 ms by "
+            "construction), and at the end of a speech streamed in real time:",
+            "",
+        ]
+        rows = []
+        for name in ("roomio", "one-track"):
+            o = v["outputs"][name]
+            for mode, what in (("burst", "2 s burst, cut"), ("stream", "0.6 s real-time")):
+                m = o[mode]
+                lat, err = m["latency_ms"], m["position_error_ms"]
+                rows.append(
+                    [
+                        VOICE_LABEL[name],
+                        what,
+                        common.median_range(lat) if lat.get("n") else "–",
+                        _f(lat.get("max"), "{:.1f}"),
+                        common.median_range(o["caller"][mode]["latency_ms"])
+                        if "caller" in o
+                        else "–",
+                        (
+                            f"{err['median']:+.1f} ({err['min']:+.1f} … {err['max']:+.1f})"
+                            if err.get("n")
+                            else "–"
+                        ),
+                        f"{m['split']}/{lat.get('n', 0)}",
+                        _f((m.get("lost_ms") or {}).get("max"), "{:.1f}"),
+                        str(m["missed"]),
+                    ]
+                )
+        out += _md(
+            [
+                "output",
+                "speech",
+                "latency at the source ms, median (min–max)",
+                "max",
+                "at the caller (SFU, Opus, jitter buffer)",
+                "position error ms, median (min … max)",
+                "heard in pieces (a gap or a loss)",
+                "speech lost, max ms",
+                "missed",
+            ],
+            rows,
+        )
+        out += [
+            "",
+            f"Load at the end of the voice run: {v.get('loadavg_end')}; one-track's median "
+            f"latency over RoomIO's: {v['latency_over_roomio_ms']} ms.",
+        ]
+    return out
+
+
 def _default_options() -> str:
     from soundscape.runtime import LiveOptions
 
@@ -869,8 +1040,9 @@ def render_doc() -> str:
         "",
         "soundscape's live runtime next to livekit-agents' BackgroundAudioPlayer, measured in",
         "the same run on the same machine. Reproduce with `.venv/bin/python -m bench all`",
-        "(about 30 minutes at most, of which capacity up to 9, job start 4 and cluster 2; "
-        "`--quick` for a six-minute smoke pass, `python -m bench cpu` etc. for one part, then "
+        "(about 35 minutes at most, of which capacity up to 9, one-track 5, job start 4 and "
+        "cluster 2; `--quick` for a nine-minute smoke pass, `python -m bench cpu` etc. for one "
+        "part, then "
         "`python -m bench report`).",
         "",
     ]
@@ -923,6 +1095,10 @@ def render_doc() -> str:
         "## 7. Jobs that start fast",
         "",
         *_job_start_section(),
+        "",
+        "## 8. One-track mode (issue 15)",
+        "",
+        *_one_track_section(),
         "",
     ]
     if ANALYSIS.exists():

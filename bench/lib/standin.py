@@ -24,6 +24,9 @@ class Publication:
     name: str
     track: Any
 
+    async def wait_for_subscription(self) -> None:
+        """Subscribed at once (RoomIO's audio output waits for this before it speaks)."""
+
 
 @dataclass
 class LocalParticipant:

@@ -47,7 +47,8 @@ NS = (1, 5, 10, 20, 40)
 QUICK_NS = (1, 4)
 BUDGET_S = 540.0  # the whole part, defaults (~9 min); --quick: QUICK_BUDGET_S
 QUICK_BUDGET_S = 110.0
-BACKGROUND = {"none": None, "bap": "background_audio", "soundscape": "soundscape"}
+BACKGROUND = {"none": None, "bap": "background_audio", "soundscape": "soundscape",
+              "soundscape-one-track": None}  # fmt: skip  # one-track: the voice's track
 
 
 def plan(quick: bool) -> dict[str, Any]:
@@ -143,9 +144,12 @@ def run(
 
 
 def one_round(
-    server: Any, worker: calls.AgentWorker, system: str, n: int, *, window: float, warmup: float
-) -> dict[str, Any]:
-    rooms = [f"cap-{system}-{n}-{i}" for i in range(n)]
+    server: Any, worker: calls.AgentWorker, system: str, n: int, *, window: float,
+    warmup: float, tag: str = "", agent_name: str = "",
+) -> dict[str, Any]:  # fmt: skip
+    """``n`` calls at once to ``worker`` (``tag`` makes the room names of a repeat new;
+    ``agent_name``: the worker's, when it only takes rooms that ask for it by name)."""
+    rooms = [f"cap-{system}-{n}{tag}-{i}" for i in range(n)]
     cfg = {
         "system": system,
         "n": n,
@@ -154,6 +158,8 @@ def one_round(
         "key": server.api_key,
         "secret": server.api_secret,
         "background": BACKGROUND[system],
+        "one_track": system == "soundscape-one-track",
+        "agent_name": agent_name,
         "warmup": warmup,
         "window": window,
         "join_timeout": 20.0 + 0.5 * n,
