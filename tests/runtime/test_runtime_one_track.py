@@ -13,6 +13,7 @@ from livekit import rtc
 from livekit.agents import Agent
 from livekit.agents.voice import io
 from support.audio_checks import clicks, db, sine, step_bound, tone_level, tone_track, write_wav
+from support.room import FakeRoom
 from support.tap import AudioTap, close_all
 
 from soundscape.runtime import Soundscape, make_audio_source
@@ -103,9 +104,7 @@ def _voice_windows(y: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
 
 
 async def test_with_a_silent_scene_the_track_carries_the_sessions_own_samples(tmp_path):
-    session, scape, out, tap = await _one_track(
-        tmp_path, gain="-inf dB", replies=[Reply("a" * 40)]
-    )
+    session, scape, out, tap = await _one_track(tmp_path, gain="-inf dB", replies=[Reply("a" * 40)])
     given = _record(out)
     await session.start(agent=Agent(instructions="test"))
     await asyncio.wait_for(session.generate_reply(user_input="hi"), 20)
@@ -256,3 +255,33 @@ async def test_a_scene_that_fails_to_render_never_silences_the_voice(tmp_path):
     assert errors > 0
     assert np.array_equal(y[start : start + len(voice)], voice)
     assert ev.playback_position == pytest.approx(1.0, abs=0.001)
+
+
+async def test_roomio_output_swapped_out_before_roomio_started_it_never_publishes(tmp_path):
+    """After ``session.start()`` RoomIO starts its output in the background (once a
+    participant is there), often after a ``scape.start(one_track=True)`` took its place:
+    that start must not fail on the source soundscape closed (it raised in RoomIO's init
+    task, which then never became ready), nor publish a track nobody feeds."""
+    from livekit.agents.voice.room_io._output import _ParticipantAudioOutput
+
+    from soundscape.runtime.one_track import voice_publish_options
+
+    room = FakeRoom()
+    roomio = _ParticipantAudioOutput(
+        room,  # type: ignore[arg-type]
+        sample_rate=24000,
+        num_channels=1,
+        track_publish_options=voice_publish_options(),
+    )
+    session = scripted_session()
+    session.output.audio = roomio  # as session.start() leaves it, the start still to come
+    source = make_audio_source(RATE, 1, 1000)
+    AudioTap(source)
+    scape = Soundscape(_scene(tmp_path), seed=1)
+    await scape.start(agent_session=session, audio_source=source, one_track=True)
+    assert isinstance(session.output.audio, OneTrackOutput)
+    await asyncio.sleep(0.2)  # RoomIO's output is retired meanwhile
+    await asyncio.wait_for(roomio.start(), 2)  # what RoomIO's init task does next
+    assert room.local_participant.published == []
+    assert roomio.subscribed.done()  # the session's user-away timer waits on it
+    await scape.aclose()
