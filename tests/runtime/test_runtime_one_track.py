@@ -285,3 +285,26 @@ async def test_roomio_output_swapped_out_before_roomio_started_it_never_publishe
     assert room.local_participant.published == []
     assert roomio.subscribed.done()  # the session's user-away timer waits on it
     await scape.aclose()
+
+
+async def test_a_loop_that_stalls_after_the_first_frame_loses_none_of_the_speech(tmp_path):
+    """The first frame of a speech is placed at the sample playing; if the loop then stalls
+    (a busy machine: the driver cannot splice it in), the frames after it must join it and
+    move with it, not strand it in the past: unheard, yet reported as played."""
+    _, scape, out, tap = await _one_track(tmp_path)
+    await asyncio.sleep(1.0)
+    frames = _frames(_tone(1.0), ms=50)
+    sent = time.monotonic()
+    await out.capture_frame(frames[0])
+    time.sleep(0.35)  # the stall itself: blocking, so nothing else may run meanwhile
+    for f in frames[1:]:
+        await out.capture_frame(f)
+    out.flush()
+    ev = await asyncio.wait_for(out.wait_for_playout(), 5)
+    await asyncio.sleep(0.2)
+    await scape.aclose()
+    on = _voice_windows(tap.heard()[tap.index(sent) // TICK * TICK :, 0])
+    # All of it heard, later by the stall, and the session told what was heard.
+    assert on.sum() * TICK == pytest.approx(RATE, abs=2 * TICK)
+    assert ev.playback_position == pytest.approx(on.sum() * TICK / RATE, abs=2 * TICK / RATE)
+    assert not ev.interrupted
