@@ -217,6 +217,16 @@ def _put(io: Any, above: Any, new: Any) -> None:
 async def _retire(old: Any, room: Any) -> None:
     """Take RoomIO's audio output out of service: its track unpublished, its source closed
     (each source ticks on a native thread: the cost one-track mode exists to save)."""
+    if getattr(old, "_forwarding_task", True) is None:
+        # RoomIO starts its output in a background task once a participant is there, often
+        # after `session.start()` returned: started on a closed source, it would fail there
+        # (an error logged, RoomIO never ready). Not started yet: it never will be.
+        old.start = _started_elsewhere(old)
+    else:
+        # Its start is under way: publishing then waits for the first subscriber (there is
+        # one: the start waited for a participant); closing the source under it would fail.
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(asyncio.shield(old.subscribed), 5.0)
     pub = getattr(old, "_publication", None)
     with contextlib.suppress(Exception):
         await asyncio.wait_for(old.aclose(), 2.0)
@@ -226,3 +236,15 @@ async def _retire(old: Any, room: Any) -> None:
         await asyncio.wait_for(room.local_participant.unpublish_track(pub.sid), 2.0)
     except Exception as e:  # the room may be going away meanwhile
         log.debug("soundscape: unpublishing RoomIO's audio track failed: %r", e)
+
+
+def _started_elsewhere(old: Any) -> Any:
+    """A ``start`` for RoomIO's retired output: no track to publish, subscribed at once
+    (the session waits on it to arm its user-away timer)."""
+
+    async def start(**_: Any) -> None:
+        fut = getattr(old, "subscribed", None)
+        if isinstance(fut, asyncio.Future) and not fut.done():
+            fut.set_result(None)
+
+    return start

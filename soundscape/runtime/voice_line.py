@@ -56,8 +56,17 @@ class VoiceLine:
 
     def place(self, pcm: np.ndarray, *, earliest: int, segment: Segment) -> int:
         """Put ``pcm`` (int16, (n, channels)) on the line; returns its first deck sample."""
-        if self.chunks and self.chunks[-1].end >= earliest and not self._broken:
-            last = self.chunks[-1]
+        last = self.chunks[-1] if self.chunks else None
+        if (
+            last is not None
+            and not self._broken
+            and (
+                # A run still floating was never pushed: what follows it joins it and moves
+                # with it (else a loop that stalled after its first frame left that frame
+                # stranded in the past: never heard, yet counted as heard).
+                last.end >= earliest or last.run == self._floating
+            )
+        ):
             start, run = last.end, last.run
         else:
             self._run += 1

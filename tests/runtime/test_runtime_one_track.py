@@ -468,3 +468,56 @@ async def test_an_interruption_after_a_pause_drops_what_was_held(tmp_path):
     second = np.flatnonzero(20 * np.log10(np.maximum(tone_track(y, 2000.0, TICK), 1e-9)) > -40)
     assert second[0] > first[-1] and len(second) * TICK == pytest.approx(0.5 * RATE, abs=2 * TICK)
     assert not nxt.interrupted and nxt.playback_position == pytest.approx(0.5, abs=0.001)
+
+
+async def test_roomio_output_swapped_out_before_roomio_started_it_never_publishes(tmp_path):
+    """After ``session.start()`` RoomIO starts its output in the background (once a
+    participant is there), often after a ``scape.start(one_track=True)`` took its place:
+    that start must not fail on the source soundscape closed (it raised in RoomIO's init
+    task, which then never became ready), nor publish a track nobody feeds."""
+    from livekit.agents.voice.room_io._output import _ParticipantAudioOutput
+
+    from soundscape.runtime.one_track import voice_publish_options
+
+    room = FakeRoom()
+    roomio = _ParticipantAudioOutput(
+        room,  # type: ignore[arg-type]
+        sample_rate=24000,
+        num_channels=1,
+        track_publish_options=voice_publish_options(),
+    )
+    session = scripted_session()
+    session.output.audio = roomio  # as session.start() leaves it, the start still to come
+    source = make_audio_source(RATE, 1, 1000)
+    AudioTap(source)
+    scape = Soundscape(_scene(tmp_path), seed=1)
+    await scape.start(agent_session=session, audio_source=source, one_track=True)
+    assert isinstance(session.output.audio, OneTrackOutput)
+    await asyncio.sleep(0.2)  # RoomIO's output is retired meanwhile
+    await asyncio.wait_for(roomio.start(), 2)  # what RoomIO's init task does next
+    assert room.local_participant.published == []
+    assert roomio.subscribed.done()  # the session's user-away timer waits on it
+    await scape.aclose()
+
+
+async def test_a_loop_that_stalls_after_the_first_frame_loses_none_of_the_speech(tmp_path):
+    """The first frame of a speech is placed at the sample playing; if the loop then stalls
+    (a busy machine: the driver cannot splice it in), the frames after it must join it and
+    move with it, not strand it in the past: unheard, yet reported as played."""
+    _, scape, out, tap = await _one_track(tmp_path)
+    await asyncio.sleep(1.0)
+    frames = _frames(_tone(1.0), ms=50)
+    sent = time.monotonic()
+    await out.capture_frame(frames[0])
+    time.sleep(0.35)  # the stall itself: blocking, so nothing else may run meanwhile
+    for f in frames[1:]:
+        await out.capture_frame(f)
+    out.flush()
+    ev = await asyncio.wait_for(out.wait_for_playout(), 5)
+    await asyncio.sleep(0.2)
+    await scape.aclose()
+    on = _voice_windows(tap.heard()[tap.index(sent) // TICK * TICK :, 0])
+    # All of it heard, later by the stall, and the session told what was heard.
+    assert on.sum() * TICK == pytest.approx(RATE, abs=2 * TICK)
+    assert ev.playback_position == pytest.approx(on.sum() * TICK / RATE, abs=2 * TICK / RATE)
+    assert not ev.interrupted
