@@ -146,7 +146,12 @@ class LiveDriver:
         if not self.mix_voice and not self._keyed():
             return  # a key nobody listens to (this scene does not duck by the voice)
         if self.started and at < self.clock.pushed:
-            self._commands.append(_Command(_keep, at, False, engine=False))
+            for c in self._commands:  # a burst of frames: one splice, from the earliest
+                if not c.engine and c.voice is None:
+                    c.at = min(c.at, at)
+                    break
+            else:
+                self._commands.append(_Command(_keep, at, False, engine=False))
         self._kick()
 
     def _keyed(self) -> bool:

@@ -54,8 +54,16 @@ class VoiceLine:
         """The deck sample after the last voice sample (0 with no voice)."""
         return self.chunks[-1].end if self.chunks else 0
 
-    def place(self, pcm: np.ndarray, *, earliest: int, segment: Segment) -> int:
-        """Put ``pcm`` (int16, (n, channels)) on the line; returns its first deck sample."""
+    def place(
+        self, pcm: np.ndarray, *, earliest: int, segment: Segment, pushed: int | None = None
+    ) -> int:
+        """Put ``pcm`` (int16, (n, channels)) on the line; returns its first deck sample.
+
+        ``pushed``: the end of what the track has queued. A frame that lands in it right
+        after the last one is only heard once a splice puts it there, and a splice lands at
+        the sample playing *then*: such a frame floats too, so a late splice delays it
+        rather than cut its beginning (a TTS keeping pace with real time does this).
+        """
         last = self.chunks[-1] if self.chunks else None
         if (
             last is not None
@@ -68,6 +76,9 @@ class VoiceLine:
             )
         ):
             start, run = last.end, last.run
+            if pushed is not None and start < pushed and run != self._floating:
+                self._run += 1
+                run = self._floating = self._run
         else:
             self._run += 1
             start, run = earliest, self._run

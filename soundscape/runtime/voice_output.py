@@ -80,7 +80,8 @@ class OneTrackOutput(io.AudioOutput):
             self._held.append((seg, pcm))
             return
         self._driver.voice_open = True
-        at = self.line.place(pcm, earliest=self._earliest(), segment=seg)
+        d = self._driver
+        at = self.line.place(pcm, earliest=self._earliest(), segment=seg, pushed=d.clock.pushed)
         self._driver.voice_placed(at)
         self._watch()
         for listener in self.listeners:

@@ -395,8 +395,8 @@ async def test_states_switch_and_play_go_on_under_the_voice_and_never_touch_it(t
     frames = _frames(voice)
     for i, f in enumerate(frames):
         await out.capture_frame(f)
-        if i % 10 == 9:  # a TTS delivering in bursts, 200 ms at a time
-            await asyncio.sleep(0.1)
+        if i % 10 == 9:  # a TTS delivering in bursts, 200 ms at a time, well ahead
+            await asyncio.sleep(0.02)
         if i == 20:
             scape.post("agent.speaking")
         if i == 40:
