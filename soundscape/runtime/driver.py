@@ -32,10 +32,11 @@ UNDERRUN_LOG_PERIOD = 10.0  # seconds between "event loop was busy" warnings
 LATE_START = 480  # samples (10 ms, one tick) a reaction may start a sound after its splice
 RETRY_MAX_COMMANDS = 8  # ...beyond which it is not rendered again to save that start
 PREROLL = 3  # ticks of silence before the first audio of a session (see _first_push)
-VOICE_GUARD = 0.06
-"""Seconds of scene queued past the end of the voice while a speech is still arriving (one
-track): enough that the bed survives a late loop, little enough that a TTS slower than real
-time is not held back (a frame arriving after the guard was queued is spliced in at once)."""
+VOICE_GUARD = 0.03
+"""One track, while a speech is arriving: the queue ends where the voice ends, so each frame
+is appended (no splice: a `clear_queue` that misses its tick on a busy machine would leave
+10 ms of silence, voice included). Only when the voice is about to run out is this much scene
+queued past it, so the bed never stops; a frame arriving then waits behind at most that."""
 
 Apply = Callable[[Deck, "int | None"], None]
 """A command: change the deck/engine at this deck sample (None: at the render head)."""
@@ -122,7 +123,14 @@ class LiveDriver:
         self.mix_voice = False
         self.voice_open = False
         """A speech is still arriving: queue little scene past its end (`VOICE_GUARD`)."""
+        self.voice_late = False
+        """This speech has run out before its next frame (a TTS slower than real time, or
+        jittery): from then on it is kept `VOICE_GUARD` ahead, so the bed never waits on a
+        late wake-up and the voice absorbs that much jitter (set back per speech)."""
         self.guard = max(round(VOICE_GUARD * 100), 2) * tick
+        self.append_within = self.guard + tick
+        """A frame that would land less than this before the queue's end is appended there
+        instead of spliced in (see `VOICE_GUARD`)."""
         for eng in deck.engines:
             self.attach(eng)
 
@@ -167,6 +175,16 @@ class LiveDriver:
             _Command(_keep, self.now_playing(), False, engine=False, voice=change)
         )
         self._kick()
+
+    def voice_limit(self, now: float) -> int:
+        """While a speech arrives: where the queue should end — the voice's end, or the
+        guard past the sample playing once the voice is within a tick of running out."""
+        playing = self.clock.playing(now)
+        end = self.voice.end if self.voice is not None else 0
+        if end >= playing + (self.guard if self.voice_late else self.clock.tick):
+            return end
+        self.voice_late = True
+        return max(end, playing + self.guard)
 
     def time_of(self, position: int) -> float | None:
         """Loop time at which deck sample ``position`` is handed to the track (None: not
@@ -218,8 +236,8 @@ class LiveDriver:
                     self._safe(self._on_tick, self.queued_seconds())
                 queued = self.clock.queued(loop.time())
                 room = queued - (self.ahead - self.frame)
-                if self.voice_open:  # the guard past the voice runs low: top it up
-                    room = min(room, queued - self.guard // 2)
+                if self.voice_open:  # the voice is about to run out: queue the guard
+                    room = min(room, queued - (self.guard if self.voice_late else self.clock.tick))
                 wait = max(room / self.rate, 0.002)
                 if self._failing:  # try again a frame later, not in a tight loop
                     self._failing, wait = False, self.frame / self.rate
@@ -250,7 +268,7 @@ class LiveDriver:
             if self.voice_open and self.voice is not None:
                 # No further than the voice (or the guard): a frame arriving then is appended,
                 # not spliced into scene already queued.
-                limit = max(self.voice.end, self.clock.playing(loop.time()) + self.guard)
+                limit = self.voice_limit(loop.time())
                 tick = self.clock.tick
                 n = min(n, (limit - self.clock.pushed) // tick * tick)
                 if n < tick:
@@ -426,7 +444,12 @@ class LiveDriver:
                 self._safe(c.apply, self.deck, None)
             self.metrics.latency = self.clock.queued(now) / self.rate
             return
-        if not changes_engine and not keyed:
+        end = self.clock.pushed
+        if self.voice_open and self.mix_voice:
+            # A speech starts over a long queue of scene: splice it in and keep the queue
+            # to the voice from there, so the frames that follow are appended, not spliced.
+            end = min(end, self.voice_limit(now))
+        if not changes_engine and not keyed and end == self.clock.pushed:
             await self._remix(first, voiced)
             return
         if keyed:
@@ -442,7 +465,6 @@ class LiveDriver:
         base = blocks[i].start
         snap = blocks[i].snap
         old = np.concatenate([b.audio for b in list(blocks)[i:]])
-        end = self.clock.pushed
         self._unschedule(max(first, base))
         # A play() that had to wait (the loop was busy) starts at the sample playing now,
         # not where it arrived: what lies between was heard already, so it would lose its

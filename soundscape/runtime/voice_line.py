@@ -55,7 +55,13 @@ class VoiceLine:
         return self.chunks[-1].end if self.chunks else 0
 
     def place(
-        self, pcm: np.ndarray, *, earliest: int, segment: Segment, pushed: int | None = None
+        self,
+        pcm: np.ndarray,
+        *,
+        earliest: int,
+        segment: Segment,
+        pushed: int | None = None,
+        append_within: int = 0,
     ) -> int:
         """Put ``pcm`` (int16, (n, channels)) on the line; returns its first deck sample.
 
@@ -63,6 +69,8 @@ class VoiceLine:
         after the last one is only heard once a splice puts it there, and a splice lands at
         the sample playing *then*: such a frame floats too, so a late splice delays it
         rather than cut its beginning (a TTS keeping pace with real time does this).
+        A frame that would land less than ``append_within`` before ``pushed`` is put right at
+        ``pushed`` instead: appended, no splice, for a wait of at most that.
         """
         last = self.chunks[-1] if self.chunks else None
         if (
@@ -76,13 +84,22 @@ class VoiceLine:
             )
         ):
             start, run = last.end, last.run
-            if pushed is not None and start < pushed and run != self._floating:
+            if run == self._floating:
+                pass  # it moves with the run it follows
+            elif pushed is not None and 0 < pushed - start <= append_within:
+                self._run += 1
+                start, run = pushed, self._run
+            elif pushed is not None and start < pushed and run != self._floating:
                 self._run += 1
                 run = self._floating = self._run
         else:
             self._run += 1
             start, run = earliest, self._run
-            self._floating, self._broken = run, False
+            self._broken = False
+            if pushed is not None and 0 < pushed - start <= append_within:
+                start = pushed
+            else:
+                self._floating = run
         self.chunks.append(_Chunk(start, pcm, segment, run))
         segment.placed += pcm.shape[0]
         if segment.first is None:

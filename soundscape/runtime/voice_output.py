@@ -45,6 +45,9 @@ class OneTrackOutput(io.AudioOutput):
         self._driver = driver
         self._channels = channels
         self._fade = max(int(FADE * driver.rate), 1)
+        # A cut fades out one tick after the splice: a splice whose capture reaches the
+        # source a tick late (a busy machine) still finds the voice whole there, not a jump.
+        self._margin = driver.rate // 100
         self.line = VoiceLine(channels)
         driver.carry_voice(self.line)
         self._numbers = itertools.count(1)
@@ -76,12 +79,19 @@ class OneTrackOutput(io.AudioOutput):
         if seg is None:
             seg = self._capturing = Segment(next(self._numbers))
             self._pending.append(seg)
+            self._driver.voice_late = False
         if self._paused:
             self._held.append((seg, pcm))
             return
         self._driver.voice_open = True
         d = self._driver
-        at = self.line.place(pcm, earliest=self._earliest(), segment=seg, pushed=d.clock.pushed)
+        at = self.line.place(
+            pcm,
+            earliest=self._earliest(),
+            segment=seg,
+            pushed=d.clock.pushed if d.started else None,
+            append_within=d.append_within,
+        )
         self._driver.voice_placed(at)
         self._watch()
         for listener in self.listeners:
@@ -110,6 +120,7 @@ class OneTrackOutput(io.AudioOutput):
             seg.done = True  # nothing more of it is placed; reported at the cut
 
         def cut(at: int) -> None:
+            at += self._margin
             self.line.cut(at, self._fade, segs)
             for seg in segs:
                 self._finish(seg, self.line.heard(seg, at), interrupted=True)
@@ -126,6 +137,7 @@ class OneTrackOutput(io.AudioOutput):
         self.line.break_run()
 
         def hold(at: int) -> None:
+            at += self._margin
             taken = self.line.cut(at, self._fade, segs)
             # Before what was captured while the pause waited for the driver.
             # (Not a segment cleared meanwhile: an interruption after the pause drops it.)
