@@ -103,9 +103,7 @@ def _voice_windows(y: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
 
 
 async def test_with_a_silent_scene_the_track_carries_the_sessions_own_samples(tmp_path):
-    session, scape, out, tap = await _one_track(
-        tmp_path, gain="-inf dB", replies=[Reply("a" * 40)]
-    )
+    session, scape, out, tap = await _one_track(tmp_path, gain="-inf dB", replies=[Reply("a" * 40)])
     given = _record(out)
     await session.start(agent=Agent(instructions="test"))
     await asyncio.wait_for(session.generate_reply(user_input="hi"), 20)
