@@ -54,6 +54,13 @@ class VoiceLine:
         """The deck sample after the last voice sample (0 with no voice)."""
         return self.chunks[-1].end if self.chunks else 0
 
+    def end_if_anchored(self, at: int) -> int:
+        """`end` once a splice at ``at`` has moved a floating run that starts before it."""
+        if self._floating is None or not self.chunks or self.chunks[-1].run != self._floating:
+            return self.end
+        first = next(c for c in self.chunks if c.run == self._floating)
+        return self.end + max(at - first.start, 0)
+
     def place(
         self,
         pcm: np.ndarray,

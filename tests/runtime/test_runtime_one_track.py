@@ -103,6 +103,28 @@ def _voice_windows(y: np.ndarray, floor_db: float = -40.0) -> np.ndarray:
     return 20 * np.log10(np.maximum(track, 1e-9)) > floor_db
 
 
+def _gaps(heard: np.ndarray, voice: np.ndarray) -> list[int]:
+    """``voice`` found in ``heard`` sample for sample, allowing stretches of silence inserted
+    into it (a splice that came late on a loaded machine delays the rest): the length of each
+    such stretch. Raises if a sample differs, or the voice is not all there."""
+    i = int(np.flatnonzero(heard)[0]) - int(np.flatnonzero(voice)[0])
+    gaps: list[int] = []
+    j = 0
+    while j < len(voice):
+        n = min(len(voice) - j, len(heard) - i)
+        diff = np.flatnonzero(heard[i : i + n] != voice[j : j + n])
+        if not len(diff):
+            assert n == len(voice) - j, "the voice was cut short"
+            return gaps
+        k = int(diff[0])
+        i, j = i + k, j + k
+        z = int(np.argmax(heard[i:] != 0))  # silence inserted here...
+        assert z > 0, f"sample {j} of the voice differs: {heard[i]} for {voice[j]}"
+        gaps.append(z)
+        i += z
+    return gaps
+
+
 async def test_with_a_silent_scene_the_track_carries_the_sessions_own_samples(tmp_path):
     session, scape, out, tap = await _one_track(tmp_path, gain="-inf dB", replies=[Reply("a" * 40)])
     given = _record(out)
@@ -114,11 +136,13 @@ async def test_with_a_silent_scene_the_track_carries_the_sessions_own_samples(tm
     y = _int16(tap)
     voice = _pcm(given).astype(np.int32)
     assert len(voice) > RATE  # over a second of speech went through us
-    first = int(np.flatnonzero(voice)[0])
-    start = int(np.flatnonzero(y)[0]) - first
-    # Bit for bit, back to back, and nothing else on the track.
-    assert np.array_equal(y[start : start + len(voice)], voice)
-    assert not y[:start].any() and not y[start + len(voice) :].any()
+    # Bit for bit, all of it, and nothing else on the track. (Back to back but for at most a
+    # tick or two of silence where a loaded machine made a splice late: the voice is then
+    # delayed, never cut or changed; the bench counts how often.)
+    gaps = _gaps(y, voice)
+    assert len(gaps) <= 2 and sum(gaps) <= 2 * TICK, gaps
+    first = int(np.flatnonzero(y)[0])
+    assert not y[first + len(voice) + sum(gaps) :].any()
 
 
 async def test_speech_is_heard_at_once_over_a_bed_that_never_stops(tmp_path):
@@ -143,8 +167,9 @@ async def test_speech_is_heard_at_once_over_a_bed_that_never_stops(tmp_path):
     spoken = _voice_windows(_pcm(given).astype(np.float32) / 32768).sum()
     assert on.sum() == pytest.approx(spoken, abs=3)
     # The bed plays on under the speech, at its level, in every 20 ms window.
-    bed = 20 * np.log10(tone_track(y[int(0.3 * RATE) : tap.index(done)], BED, W))
-    alone = db(tone_level(y[int(0.3 * RATE) : arrived], BED))
+    b0 = int(np.flatnonzero(np.abs(y) > 0.01)[0]) + int(0.1 * RATE)  # past the fade-in
+    bed = 20 * np.log10(np.maximum(tone_track(y[b0 : tap.index(done)], BED, W), 1e-9))
+    alone = db(tone_level(y[b0:arrived], BED))
     assert np.all(np.abs(bed - alone) < 1.0)
 
 
