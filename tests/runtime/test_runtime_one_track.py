@@ -89,6 +89,13 @@ def _record(out: io.AudioOutput) -> list[tuple[float, rtc.AudioFrame]]:
     return got
 
 
+async def _say(out: io.AudioOutput, pcm: np.ndarray) -> None:
+    """A speech handed over at once, as a TTS faster than real time gives it: then flushed."""
+    for f in _frames(pcm):
+        await out.capture_frame(f)
+    out.flush()
+
+
 def _pcm(frames: list[tuple[float, rtc.AudioFrame]]) -> np.ndarray:
     return np.concatenate([np.frombuffer(f.data, np.int16) for _, f in frames])
 
@@ -249,9 +256,7 @@ async def test_a_clear_cuts_the_voice_where_it_plays_and_reports_what_was_heard(
 async def test_pause_holds_the_voice_and_resume_gives_back_all_of_it(tmp_path):
     _, scape, out, tap = await _one_track(tmp_path)
     await asyncio.sleep(0.5)
-    for f in _frames(_tone(1.5)):
-        await out.capture_frame(f)
-    out.flush()
+    await _say(out, _tone(1.5))
     await asyncio.sleep(0.5)
     out.pause()
     await asyncio.sleep(0.6)
@@ -283,9 +288,7 @@ async def test_a_scene_that_fails_to_render_never_silences_the_voice(tmp_path):
     await asyncio.sleep(1.2)  # the bed queued before the fault has played
     voice = _tone(1.0)
     sent = time.monotonic()
-    for f in _frames(voice):
-        await out.capture_frame(f)
-    out.flush()
+    await _say(out, voice)
     ev = await asyncio.wait_for(out.wait_for_playout(), 4)
     errors = scape.metrics.render_errors
     await scape.aclose()
@@ -367,9 +370,7 @@ async def test_one_track_ducks_the_bed_by_the_voice_to_the_sample(tmp_path):
     out = session.output.audio
     assert isinstance(out, OneTrackOutput)
     await asyncio.sleep(1.0)
-    for f in _frames(_tone(1.0)):
-        await out.capture_frame(f)
-    out.flush()
+    await _say(out, _tone(1.0))
     await asyncio.wait_for(out.wait_for_playout(), 4)
     await asyncio.sleep(0.8)
     await scape.aclose()
@@ -480,9 +481,7 @@ async def test_an_interruption_after_a_pause_drops_what_was_held(tmp_path):
     # what the pause held is not heard later, and the next speech starts on its own.
     _, scape, out, tap = await _one_track(tmp_path, gain="-inf dB")
     await asyncio.sleep(0.3)
-    for f in _frames(_tone(2.0)):
-        await out.capture_frame(f)
-    out.flush()
+    await _say(out, _tone(2.0))
     await asyncio.sleep(0.5)
     out.pause()
     await asyncio.sleep(0.3)
@@ -490,9 +489,7 @@ async def test_an_interruption_after_a_pause_drops_what_was_held(tmp_path):
     cut = await asyncio.wait_for(out.wait_for_playout(), 2)
     out.resume()
     await asyncio.sleep(0.3)
-    for f in _frames(_tone(0.5, freq=2000.0)):
-        await out.capture_frame(f)
-    out.flush()
+    await _say(out, _tone(0.5, freq=2000.0))
     nxt = await asyncio.wait_for(out.wait_for_playout(), 3)
     await asyncio.sleep(0.2)
     await scape.aclose()
