@@ -37,18 +37,23 @@ def leftover(before: set[asyncio.Task]) -> list[str]:
 
 
 def check_fade(y: np.ndarray, begun: int, seconds: float) -> None:
-    """One equal-power fade of ``seconds`` heard from ``begun`` (±30 ms): half-way down at
-    its middle, silent after, no click anywhere in it."""
+    """One equal-power fade of ``seconds`` heard from about ``begun`` (±40 ms): half-way down
+    at its middle, silent after, no click anywhere in it.
+
+    ``begun`` comes from the wall clock (when the close was asked for), so on a busy machine
+    the fade may start a tick or two later; its shape is checked from where the audio says it
+    started (its end, less its length), and only its start against ``begun``."""
     full = BED_GAIN * AMP
     end = last_sound(y, 1e-3)
     assert end is not None
-    assert abs(end - (begun + seconds * RATE)) < 0.04 * RATE, (end - begun) / RATE
-    mid = begun + int(seconds * RATE / 2)
+    start = end - int(seconds * RATE)
+    assert abs(start - begun) < 0.04 * RATE, (start - begun) / RATE
+    mid = start + int(seconds * RATE / 2)
     level = tone_track(y[mid - W : mid + W], BED, 2 * W)[0]
     assert level == pytest.approx(full * np.cos(np.pi / 4), rel=0.15)
-    before = tone_track(y[begun - 6 * W : begun - W], BED, W)
+    before = tone_track(y[start - 6 * W : start - W], BED, W)
     assert before.min() > 0.95 * full  # full level until the fade began
-    assert clicks(y[begun - W : end + W], material_step=BED_STEP) == []
+    assert clicks(y[start - W : end + W], material_step=BED_STEP) == []
 
 
 async def test_aclose_while_start_is_running(tmp_path):
