@@ -445,6 +445,7 @@ class LiveDriver:
             self.metrics.latency = self.clock.queued(now) / self.rate
             return
         end = self.clock.pushed
+        truncated = False
         if self.voice_open and self.mix_voice and self.voice is not None:
             # A speech starts over a long queue of scene: splice it in and keep the queue
             # to the voice from there, so the frames that follow are appended, not spliced.
@@ -456,6 +457,7 @@ class LiveDriver:
             tick, playing = self.clock.tick, self.clock.playing(now)
             anchored = self.voice.end_if_anchored(playing)
             end = min(end, max(anchored // tick, playing // tick + 1) * tick)
+            truncated = end < self.clock.pushed
         if not changes_engine and not keyed and end == self.clock.pushed:
             await self._remix(first, voiced)
             return
@@ -506,16 +508,49 @@ class LiveDriver:
             cut = max(self.clock.playing(now), base) - base
             spliced = _crossfade(old[cut:], new[cut:], self.splice)
         new = spliced
+        if truncated:
+            # The queue's end was chosen from the voice placed when the reaction began; on a
+            # busy machine the splice can land tens of ms later, past that end (the queue
+            # would be cleared to nothing: a gap in voice and bed until the next fill), and
+            # the burst has placed more voice meanwhile. Decide it again at the splice.
+            extra = self._extend_to_voice(base + cut, end)
+            if extra is not None:
+                new = np.concatenate([new, extra])
+                end += extra.shape[0]
         for change in voiced:
             self._safe(change, base + cut)
         self.clock.resync(base + cut, now, end - new.shape[0])
         self.metrics.rewinds += 1
         self.metrics.latency = (base + cut - first) / self.rate
         self._drop_events_before(first)
+        self._drop_remixes()
         if new.shape[0]:
             await self._push(new, now, clear=True)
         else:
             self.sink.clear()
+
+    def _extend_to_voice(self, splice: int, end: int) -> np.ndarray | None:
+        """Scene rendered from ``end`` so that a queue spliced at ``splice`` reaches the
+        voice's end (as placed by now) and at least the guard past the splice, in whole
+        ticks and no further than ``ahead``; None when ``end`` is already there."""
+        assert self.voice is not None
+        tick = self.clock.tick
+        target = max(self.voice.end_if_anchored(splice) // tick * tick, splice + self.guard)
+        target = min(target, splice + self.ahead)
+        if target <= end:
+            return None
+        parts = []
+        while self.deck.position < target:
+            parts.append(self._render_block(min(self.frame, target - self.deck.position)))
+        return np.concatenate(parts)
+
+    def _drop_remixes(self) -> None:
+        """A push after a clear mixes in all the voice on the line: the voice-only commands
+        waiting now (frames placed during the reaction's awaits) are done by it. (Not when
+        an engine ducks by the voice: what it rendered did not hear those frames yet.)"""
+        if not self.mix_voice or self._keyed():
+            return
+        self._commands = [c for c in self._commands if c.engine or c.voice is not None]
 
     async def _remix(self, first: int, voiced: list[Callable[[int], None]]) -> None:
         """Push the queue again from the sample playing, the scene as it was rendered and the
@@ -543,6 +578,7 @@ class LiveDriver:
         new = old[cut:]
         self.clock.resync(base + cut, now, end - new.shape[0])
         self.metrics.remixes += 1
+        self._drop_remixes()
         if new.shape[0]:
             await self._push(new, now, clear=True)
         else:

@@ -286,7 +286,7 @@ KNOWN_LOSS = (
 def agrees(heard: float, reported: float) -> None:
     """The position the session was told is the voice the caller heard: to a tick, plus
     what the receiver's jitter buffer may add or take (a packet or two: ±40 ms)."""
-    if reported - heard > 0.1:
+    if reported - heard > 0.04:
         pytest.xfail(f"{KNOWN_LOSS}: heard {heard:.3f} s, reported {reported:.3f} s")
     if 0.04 < heard - reported < 0.2:
         # Known, issue 15 still open: under one busy core the one-track queue can run dry
