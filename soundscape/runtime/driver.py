@@ -454,9 +454,7 @@ class LiveDriver:
             # Whole ticks only: the source hands over 10 ms at a time, and a queue ending
             # inside one would leave the rest of that tick to silence. The voice's last
             # part-tick waits for the next frame, or the guard, in the fill.)
-            tick, playing = self.clock.tick, self.clock.playing(now)
-            anchored = self.voice.end_if_anchored(playing)
-            end = min(end, max(anchored // tick, playing // tick + 1) * tick)
+            end = min(end, self._voice_queue_end(self.clock.playing(now)))
             truncated = end < self.clock.pushed
         if not changes_engine and not keyed and end == self.clock.pushed:
             await self._remix(first, voiced)
@@ -513,10 +511,10 @@ class LiveDriver:
             # busy machine the splice can land tens of ms later, past that end (the queue
             # would be cleared to nothing: a gap in voice and bed until the next fill), and
             # the burst has placed more voice meanwhile. Decide it again at the splice.
-            extra = self._extend_to_voice(base + cut, end)
-            if extra is not None:
-                new = np.concatenate([new, extra])
-                end += extra.shape[0]
+            target = min(self._voice_queue_end(base + cut), self.clock.pushed)
+            if target > end:
+                new = np.concatenate([new, self._render_to(target)])
+                end = target
         for change in voiced:
             self._safe(change, base + cut)
         self.clock.resync(base + cut, now, end - new.shape[0])
@@ -529,16 +527,15 @@ class LiveDriver:
         else:
             self.sink.clear()
 
-    def _extend_to_voice(self, splice: int, end: int) -> np.ndarray | None:
-        """Scene rendered from ``end`` so that a queue spliced at ``splice`` reaches the
-        voice's end (as placed by now) and at least the guard past the splice, in whole
-        ticks and no further than ``ahead``; None when ``end`` is already there."""
+    def _voice_queue_end(self, splice: int) -> int:
+        """Where the queue ends, while a speech arrives, when spliced at ``splice``: the
+        voice's end once the splice has moved it, in whole ticks, at least a tick past it."""
         assert self.voice is not None
         tick = self.clock.tick
-        target = max(self.voice.end_if_anchored(splice) // tick * tick, splice + self.guard)
-        target = min(target, splice + self.ahead)
-        if target <= end:
-            return None
+        return max(self.voice.end_if_anchored(splice) // tick, splice // tick + 1) * tick
+
+    def _render_to(self, target: int) -> np.ndarray:
+        """Scene rendered on from the render head to deck sample ``target``, in blocks."""
         parts = []
         while self.deck.position < target:
             parts.append(self._render_block(min(self.frame, target - self.deck.position)))
