@@ -101,9 +101,15 @@ async def test_ten_thousand_events_in_one_second(tmp_path):
     # The onset is where the last gap ends: a cue from a thinking state inside the storm may
     # still be fading out in the first windows. The window holding the splice may hold too
     # little of the cue to count, so the next one must.
-    gaps = np.nonzero(think <= 0.002)[0]
+    # A window of pure silence is not a gap in the cue but the track running dry: a starved
+    # loop (two busy cores) underruns for 100 ms and more, which the driver reports; the cue
+    # must still be there in the first sound after it.
+    span = think.size * W
+    silent = np.sqrt(np.mean(y[last : last + span].reshape(-1, W) ** 2, axis=1)) < 1e-4
+    gaps = np.nonzero((think <= 0.002) & ~silent)[0]
     onset = int(gaps[-1]) + 1 if gaps.size else 0
-    assert onset * W < splice + 2 * W, (splice / RATE, think[:60].round(4))
+    dry = np.nonzero(silent[: onset + 1])[0]
+    assert onset * W < splice + (2 + dry.size) * W, (splice / RATE, dry, think[:60].round(4))
     # The last chimes ring out (0.3 s after the last trigger, which came before the last
     # word), then the limiter lets go (20 dB per 0.25 s) and the cue and the bed are at full
     # level.
