@@ -466,9 +466,7 @@ class LiveDriver:
             for change in voiced:
                 self._safe(change, at_voice)
             voiced = []
-        i = 0
-        while i + 1 < len(blocks) and blocks[i + 1].start <= first:
-            i += 1
+        i = self._splice_block(first, now)
         base = blocks[i].start
         snap = blocks[i].snap
         old = np.concatenate([b.audio for b in list(blocks)[i:]])
@@ -527,6 +525,19 @@ class LiveDriver:
         else:
             self.sink.clear()
 
+    def _splice_block(self, first: int, now: float) -> int:
+        """The block a reaction re-renders (or re-pushes) from: the one holding ``first``, or
+        the one playing if that is earlier. The queue is cleared from the sample playing, so
+        the new push must start there: from a later block it would skip what lies between
+        (a frame placed ahead in the queue cut that much of the voice's start, and counted
+        it as heard)."""
+        blocks = self._blocks
+        start = min(first, self.clock.playing(now))
+        i = 0
+        while i + 1 < len(blocks) and blocks[i + 1].start <= start:
+            i += 1
+        return i
+
     def _voice_queue_end(self, splice: int) -> int:
         """Where the queue ends, while a speech arrives, when spliced at ``splice``: the
         voice's end once the splice has moved it, in whole ticks, at least a tick past it."""
@@ -555,9 +566,7 @@ class LiveDriver:
         loop = self._loop
         assert loop is not None
         blocks = self._blocks
-        i = 0
-        while i + 1 < len(blocks) and blocks[i + 1].start <= first:
-            i += 1
+        i = self._splice_block(first, loop.time())
         base = blocks[i].start
         old = np.concatenate([b.audio for b in list(blocks)[i:]])
         end = self.clock.pushed

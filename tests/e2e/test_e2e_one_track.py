@@ -277,9 +277,8 @@ async def test_one_track_carries_the_voice_the_bed_and_the_cues(
 
 
 KNOWN_LOSS = (
-    "known bug, not fixed yet: on a loaded machine one-track mode can lose a few hundred ms "
-    "at the start of a speech (placed in time, not spliced in before it played) and still "
-    "report it as played"
+    "known, issue 15: on a loaded machine a one-track speech can still be heard some tens of "
+    "ms shorter than reported (late captures after a splice, docs/performance.md)"
 )
 
 
