@@ -15,6 +15,10 @@ then it listens for `REST` s, over and over) and plays the background chosen by
 - ``soundscape-one-track``: the same scene in one-track mode (``start(..., one_track=True)``,
   issue 15): soundscape becomes the session's audio output, and the voice and the scene
   leave on one track named as RoomIO's (``roomio_audio``); RoomIO's own is unpublished;
+- ``fed-voice-track``: no background player, but the voice track (RoomIO's own, 24 kHz) kept
+  fed between turns with 150 ms frames of faint noise (-50 dBFS): the plainest way to keep
+  audio on the agent's one track all the time (the capture calls, the native resampler and
+  encoder, the packets that `none`'s track does without between turns), with no engine;
 - ``tones``: `Soundscape` with a one-layer scene of a pure tone whose frequency comes from
   the room name (`tone_for`), so a caller can tell its own call from anyone else's.
 
@@ -51,7 +55,7 @@ import numpy as np
 from livekit.agents import Agent, AgentServer, AgentSession, JobContext, JobProcess, room_io
 
 ROOT = Path(__file__).resolve().parent.parent.parent
-SYSTEMS = ("none", "bap", "soundscape", "soundscape-one-track", "tones")
+SYSTEMS = ("none", "bap", "soundscape", "soundscape-one-track", "fed-voice-track", "tones")
 SCAPES = ("soundscape", "soundscape-one-track", "tones")
 THINK, SPEAK, REST = 1.2, 1.6, 1.2  # one conversation cycle: about 4 s
 VOICE_HZ = 180.0  # ScriptedTTS's default pitch
@@ -133,6 +137,7 @@ class _Background:
         self.player: Any = None
         self.meter: _Meter | None = None
         self._source: Any = None
+        self._feeder: asyncio.Future[None] | None = None
         self._tmp: tempfile.TemporaryDirectory[str] | None = None
         if system == "bap":
             from livekit.agents import AudioConfig, BackgroundAudioPlayer, BuiltinAudioClip
@@ -157,7 +162,14 @@ class _Background:
             self.meter = _Meter(self._source)
 
     async def start(self, room: Any, session: AgentSession) -> None:
-        if self.system == "bap":
+        if self.system == "fed-voice-track":
+            from soundscape.runtime.voice_output import find_room_output
+
+            found = find_room_output(session.output.audio)
+            if found is None:
+                raise RuntimeError("fed-voice-track: the session has no RoomIO audio output")
+            self._feeder = asyncio.ensure_future(_keep_fed(found[1]._audio_source, session))
+        elif self.system == "bap":
             await self.player.start(room=room, agent_session=session)
         elif self.player is not None:
             await self.player.start(
@@ -177,11 +189,36 @@ class _Background:
         return out
 
     async def aclose(self) -> None:
+        if self._feeder is not None:
+            self._feeder.cancel()
         if self.player is not None:
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(self.player.aclose(), timeout=3)
         if self._tmp is not None:
             self._tmp.cleanup()
+
+
+async def _keep_fed(source: Any, session: AgentSession) -> None:
+    """Keep ``source`` (RoomIO's) at least 40 ms queued with faint noise, 150 ms a capture
+    (its queue holds 200 ms), while the agent is not speaking: between turns its track carries audio, as one track with
+    a scene on it does. Not while it speaks: RoomIO's end of speech waits for that queue to
+    drain (and the voice keeps the track fed meanwhile)."""
+    from livekit import rtc
+
+    n = source.sample_rate * 15 // 100
+    rng = np.random.default_rng(0)
+    pcm = np.clip(rng.standard_normal(n * source.num_channels) * 100, -32768, 32767)
+    frame = rtc.AudioFrame(
+        pcm.astype(np.int16).tobytes(), source.sample_rate, source.num_channels, n
+    )
+    while True:
+        queued = source.queued_duration
+        if session.agent_state == "speaking":
+            await asyncio.sleep(0.1)
+        elif queued < 0.04:
+            await source.capture_frame(frame)
+        else:
+            await asyncio.sleep(max(queued - 0.04, 0.005))
 
 
 def _prewarm(proc: JobProcess) -> None:

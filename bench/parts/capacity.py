@@ -48,7 +48,7 @@ QUICK_NS = (1, 4)
 BUDGET_S = 540.0  # the whole part, defaults (~9 min); --quick: QUICK_BUDGET_S
 QUICK_BUDGET_S = 110.0
 BACKGROUND = {"none": None, "bap": "background_audio", "soundscape": "soundscape",
-              "soundscape-one-track": None}  # fmt: skip  # one-track: the voice's track
+              "soundscape-one-track": None, "fed-voice-track": None}  # fmt: skip  # on the voice's track
 
 
 def plan(quick: bool) -> dict[str, Any]:

@@ -9,8 +9,11 @@ one after another, ``repeats`` times round: ``none`` (the voice on RoomIO's trac
 background), ``bap`` (BackgroundAudioPlayer, office ambience + typing while thinking),
 ``soundscape`` (scenes/office.yaml on its own track) and ``soundscape-one-track`` (the same
 scene, ``start(..., one_track=True)`` after ``session.start()``, as docs/runtime.md orders
-it). Figure: CPU (utime + stime) of the job process over the window, ms per second, and its
-difference to ``none`` measured in the same run. Sanity checks of every call: the call kept
+it), and ``fed-voice-track``: ``none`` with RoomIO's own track kept fed between turns with
+faint noise (bench/agents/capacity_agent.py): the plainest always-on audio on the agent's one
+track, with no engine, to set one-track's cost against. Figure: CPU (utime + stime) of the
+job process over the window, ms per second, and its difference to ``none`` measured in the
+same run. Sanity checks of every call: the call kept
 real time (calls.py's judge); for one-track also that the caller sees exactly one audio
 track from the agent (``roomio_audio``), that the scene's source played on between words,
 and that the track carries sound between words (``between_words_rms``: the scene's bed;
@@ -60,7 +63,7 @@ import numpy as np
 from bench.lib import calls, common
 from bench.lib.tone import TONE_HZ
 
-SYSTEMS = ("none", "bap", "soundscape", "soundscape-one-track")
+SYSTEMS = ("none", "fed-voice-track", "bap", "soundscape", "soundscape-one-track")
 OUTPUTS = ("roomio", "one-track")
 RATE = 48000
 AMP = 0.3
@@ -452,6 +455,11 @@ def slim(r: dict[str, Any], system: str, rep: int, load: list[float]) -> dict[st
             "the voice was heard on it": (row["voice_s"] or 0) > 0.3,
             "the scene plays between words": (row["between_words_rms"] or 0) > 1e-4,
             "the scene's source never ran dry": bool((row["sender"] or {}).get("ok")),
+        }
+    elif system == "fed-voice-track":
+        row["checks"] = {
+            "one audio track from the agent": row["agent_tracks"] == ["roomio_audio"],
+            "the track carries sound between words": (row["between_words_rms"] or 0) > 1e-4,
         }
     return row
 
