@@ -15,6 +15,7 @@ checked as fractions of the scene's, lengths to tens of milliseconds.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
 import time
 import uuid
@@ -182,6 +183,16 @@ def voice_runs(x: np.ndarray) -> list[tuple[float, float]]:
     return [(a * WIN / RATE, b * WIN / RATE) for a, b in runs if b - a > 6]
 
 
+def gaps_between(x: np.ndarray, runs: list[tuple[float, float]]) -> list[str]:
+    """What the caller got between two runs of voice: the bed's level (the bed gone too is
+    the track, or the network, not the voice)."""
+    out = []
+    for (_, b), (a, _) in itertools.pairwise(runs):
+        gap = x[round(b * RATE) : round(a * RATE)]
+        out.append(f"{b:.2f}-{a:.2f} s: bed {level(gap, BED, WIN) if gap.size >= WIN else 0:.3f}")
+    return out
+
+
 def describe(h: Heard) -> str:
     lines = [f"audio publications at the end: {h.audio_pubs}"]
     for r in h.caller.recordings:
@@ -270,7 +281,7 @@ async def test_one_track_carries_the_voice_the_bed_and_the_cues(
     # jitter buffer may stretch or squeeze a run by a packet or two: ±40 ms).
     runs = voice_runs(rec.audio())
     print("voice runs heard:", runs)
-    assert len(runs) == 2, runs
+    assert len(runs) == 2, (runs, gaps_between(rec.audio(), runs))
     for (a, b), fin in zip(runs, finished, strict=True):
         assert fin.value("interrupted") == "False"
         agrees(b - a, float(fin.value("position")))
@@ -325,7 +336,7 @@ async def test_an_interruption_cuts_the_voice_and_not_the_bed(
     # Heard: one stretch of voice, cut well before the sentence's end…
     runs = voice_runs(voice_rec.audio())
     print("voice runs heard:", runs)
-    assert len(runs) == 1, runs
+    assert len(runs) == 1, (runs, gaps_between(voice_rec.audio(), runs))
     heard = runs[0][1] - runs[0][0]
     assert 1.0 < heard < LONG_SECONDS - 2.0, heard  # interrupted 2 s in
     # …and nothing of it once the cut had time to arrive…
