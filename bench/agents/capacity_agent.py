@@ -200,9 +200,9 @@ class _Background:
 
 async def _keep_fed(source: Any, session: AgentSession) -> None:
     """Keep ``source`` (RoomIO's) at least 40 ms queued with faint noise, 150 ms a capture
-    (its queue holds 200 ms), while the agent is not speaking: between turns its track carries audio, as one track with
-    a scene on it does. Not while it speaks: RoomIO's end of speech waits for that queue to
-    drain (and the voice keeps the track fed meanwhile)."""
+    (its queue holds 200 ms), while the agent is not speaking: between turns its track
+    carries audio, as one track with a scene on it does. Not while it speaks: RoomIO's end of
+    speech waits for that queue to drain (and the voice keeps the track fed meanwhile)."""
     from livekit import rtc
 
     n = source.sample_rate * 15 // 100
@@ -212,10 +212,9 @@ async def _keep_fed(source: Any, session: AgentSession) -> None:
         pcm.astype(np.int16).tobytes(), source.sample_rate, source.num_channels, n
     )
     while True:
-        queued = source.queued_duration
         if session.agent_state == "speaking":
             await asyncio.sleep(0.1)
-        elif queued < 0.04:
+        elif (queued := source.queued_duration) < 0.04:
             await source.capture_frame(frame)
         else:
             await asyncio.sleep(max(queued - 0.04, 0.005))

@@ -13,9 +13,8 @@ it), and ``fed-voice-track``: ``none`` with RoomIO's own track kept fed between 
 faint noise (bench/agents/capacity_agent.py): the plainest always-on audio on the agent's one
 track, with no engine, to set one-track's cost against. Figure: CPU (utime + stime) of the
 job process over the window, ms per second, and its difference to ``none`` measured in the
-same run. Sanity checks of every call: the call kept
-real time (calls.py's judge); for one-track also that the caller sees exactly one audio
-track from the agent (``roomio_audio``), that the scene's source played on between words,
+same run. Sanity checks of every call: the call kept real time (calls.py's judge); for
+one-track also that the caller sees exactly one audio track from the agent (``roomio_audio``), that the scene's source played on between words,
 and that the track carries sound between words (``between_words_rms``: the scene's bed;
 ~0 on RoomIO's voice-only track).
 
@@ -449,18 +448,16 @@ def slim(r: dict[str, Any], system: str, rep: int, load: list[float]) -> dict[st
         machine_cpu=r["machine_cpu"],
         loadavg=r["loadavg"],
     )
-    if system == "soundscape-one-track":
-        row["checks"] = {
-            "one audio track from the agent": row["agent_tracks"] == ["roomio_audio"],
-            "the voice was heard on it": (row["voice_s"] or 0) > 0.3,
-            "the scene plays between words": (row["between_words_rms"] or 0) > 1e-4,
-            "the scene's source never ran dry": bool((row["sender"] or {}).get("ok")),
-        }
-    elif system == "fed-voice-track":
-        row["checks"] = {
-            "one audio track from the agent": row["agent_tracks"] == ["roomio_audio"],
-            "the track carries sound between words": (row["between_words_rms"] or 0) > 1e-4,
-        }
+    if system in ("soundscape-one-track", "fed-voice-track"):
+        sounding = (row["between_words_rms"] or 0) > 1e-4
+        checks = {"one audio track from the agent": row["agent_tracks"] == ["roomio_audio"]}
+        if system == "fed-voice-track":
+            checks["the track carries sound between words"] = sounding
+        else:
+            checks["the voice was heard on it"] = (row["voice_s"] or 0) > 0.3
+            checks["the scene plays between words"] = sounding
+            checks["the scene's source never ran dry"] = bool((row["sender"] or {}).get("ok"))
+        row["checks"] = checks
     return row
 
 
