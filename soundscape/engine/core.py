@@ -242,6 +242,24 @@ class Engine:
         """False once the voice has fully ended (or never played)."""
         return handle in self._voices
 
+    def stream_state(self, handle: int) -> tuple[int, int | None, int] | None:
+        """Where live stream voice ``handle`` stands at the render head: (the sample at which
+        its pushed frames run out if rendering goes on from here, the sample from which it
+        has been playing silence for want of frames or None, the frame it will read next).
+        None: not a stream voice, no longer playing, or its stream has ended (its length
+        is known, so it needs no watching)."""
+        v = self._voices.get(handle)
+        if v is None or v.stream is None or v.stream.ended:
+            return None
+        s, head = v.stream, max(self.position, v.start)
+        gate = s.held(v.pos, head)
+        if gate is None:
+            end = head + s.pushed - v.pos
+        else:  # waits at a gate: the frames from there play once it opens
+            end = max(head + gate[0] - v.pos, gate[1]) + s.pushed - gate[0]
+        starved = v.starved_at if v.starved and gate is None else None
+        return end, starved, v.pos
+
     def render(self, frames: int | None = None) -> np.ndarray:
         """The next ``frames`` frames (default: one `block`): float32 (frames, channels),
         after master gain and limiter."""

@@ -13,6 +13,11 @@ class StreamSource:
     Reads are by absolute frame index so an engine restored to an earlier snapshot can
     read the same frames again: the last ``keep`` frames behind the newest read are
     retained for that, everything older is dropped (memory stays bounded).
+
+    A *gate* (`gate`) holds frames back until a given engine sample: a live driver that
+    already played a starved stream's silence resumes it at its next splice, so a render
+    from an older snapshot reads those frames as missing up to there, exactly as the audio
+    already heard did (no frame is played twice or skipped).
     """
 
     def __init__(self, channels: int, *, keep: int = 48000 * 5) -> None:
@@ -25,6 +30,7 @@ class StreamSource:
         self.starved_frames = 0
         self._max_read = 0
         self._hole: int | None = None  # the first frame a read wanted before it was pushed
+        self._gates: list[tuple[int, int]] = []  # (first frame, engine sample it is readable)
 
     def push(self, frames: np.ndarray) -> None:
         """Append float32 frames of shape (n, channels) (mono 1-D accepted)."""
@@ -69,6 +75,20 @@ class StreamSource:
         """The part read as missing is about to be rendered again (forget the hole)."""
         self._hole = None
 
+    def gate(self, index: int, at: int) -> None:
+        """Frames from ``index`` on are readable only at engine samples ``>= at`` (a later
+        gate at the same frame replaces it: a driver deciding its splice again)."""
+        self._gates = [g for g in self._gates if g[0] < index]
+        self._gates.append((index, at))
+
+    def held(self, index: int, t: int) -> tuple[int, int] | None:
+        """The gate a reader at frame ``index`` and engine sample ``t`` waits at, if any:
+        (its first frame, the sample from which it is readable)."""
+        for g in self._gates:
+            if g[0] >= index and g[1] > t:
+                return g
+        return None
+
     def read(self, index: int, n: int, *, want: int | None = None) -> np.ndarray:
         """Frames ``index .. index+n-1`` padded with silence to ``want`` frames.
 
@@ -100,3 +120,5 @@ class StreamSource:
         while self._chunks and self._chunks[0][0] + self._chunks[0][1].shape[0] <= horizon:
             first, data = self._chunks.popleft()
             self._base = first + data.shape[0]
+        if self._gates and self._gates[0][0] < horizon:
+            self._gates = [g for g in self._gates if g[0] >= horizon]

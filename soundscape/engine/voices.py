@@ -46,6 +46,7 @@ class Voice:
     peak: float = math.inf  # largest |sample| of the source (inf: unknown, e.g. a stream)
     min_fade: int = 240  # samples of the click-safe minimum fade (set by the engine)
     starved: bool = False  # a stream ran dry on the last read
+    starved_at: int = 0  # ...at this sample (valid while starved)
     started: bool = False
     end_sample: int = 0  # first sample after the voice ended (valid once it has)
     spec: VoiceSpec | None = None  # what the scene asked for (compared on live reload)
@@ -147,27 +148,7 @@ class Voice:
     def _read(self, m: int, t: int) -> tuple[np.ndarray, int]:
         """The next ``m`` source frames (fewer if a one-shot ends first); ``t``: their sample."""
         if self.stream is not None:
-            s = self.stream
-            if s.finished_at(self.pos):
-                return np.zeros((0, s.channels), np.float32), 0
-            k = min(m, s.pushed - self.pos)
-            if s.ended:
-                m = k
-                if self.tail is None:
-                    # Its length is known now: fade the last few ms like a file's end.
-                    left = s.pushed - self.pos
-                    length = max(1, min(self.min_fade, left))
-                    self.tail = Ramp(1.0, 0.0, t + left - length, length)
-            # Starved: play silence but do not skip ahead; late frames play when they come.
-            data = s.read(self.pos, k, want=m)
-            self.pos += k
-            if self.starved and k > 0:
-                _fade_edge(data, 0, self.min_fade, out=False)  # frames again: no hard jump
-                self.starved = False
-            if k < m and not s.ended:
-                _fade_edge(data, k, self.min_fade, out=True)  # running dry: no hard cut
-                self.starved = True
-            return data, m
+            return self._read_stream(m, t)
         buf = self.buffer
         assert buf is not None
         if isinstance(buf, LoopBuffer):
@@ -178,6 +159,42 @@ class Voice:
         chunk = buf[self.pos : self.pos + k]
         self.pos += k
         return chunk, k
+
+    def _read_stream(self, m: int, t: int) -> tuple[np.ndarray, int]:
+        s = self.stream
+        assert s is not None
+        gate = s.held(self.pos, t)
+        if gate is not None and gate[1] < t + m:
+            # Frames held back until a sample inside this read: read up to there, then on
+            # (silence, then the frames faded in: as a starved stream that got data again).
+            cut = gate[1] - t
+            a, ma = self._read_stream(cut, t)
+            if ma < cut:
+                return a, ma
+            b, mb = self._read_stream(m - cut, gate[1])
+            return np.concatenate([a, b]), cut + mb
+        if s.finished_at(self.pos):
+            return np.zeros((0, s.channels), np.float32), 0
+        have = s.pushed if gate is None else min(s.pushed, gate[0])
+        k = max(min(m, have - self.pos), 0)
+        if s.ended and gate is None:
+            m = k
+            if self.tail is None:
+                # Its length is known now: fade the last few ms like a file's end.
+                left = s.pushed - self.pos
+                length = max(1, min(self.min_fade, left))
+                self.tail = Ramp(1.0, 0.0, t + left - length, length)
+        # Starved: play silence but do not skip ahead; late frames play when they come.
+        data = s.read(self.pos, k, want=m)
+        self.pos += k
+        if self.starved and k > 0:
+            _fade_edge(data, 0, self.min_fade, out=False)  # frames again: no hard jump
+            self.starved = False
+        if k < m and not (s.ended and gate is None):
+            _fade_edge(data, k, self.min_fade, out=True)  # running dry: no hard cut
+            if not self.starved:
+                self.starved, self.starved_at = True, t + k
+        return data, m
 
 
 def _fade_edge(data: np.ndarray, at: int, length: int, *, out: bool) -> None:

@@ -37,6 +37,16 @@ VOICE_GUARD = 0.03
 is appended (no splice: a `clear_queue` that misses its tick on a busy machine would leave
 10 ms of silence, voice included). Only when the voice is about to run out is this much scene
 queued past it, so the bed never stops; a frame arriving then waits behind at most that."""
+STREAM_LEAD = 0.04
+"""Seconds between the splice that starts (or resumes) a live `play()` stream and its first
+sample: frames that keep coming in real time then land ahead of the render head (the fill
+appends them) instead of behind it (a rewind per frame)."""
+STREAM_LOW = 0.02
+"""While the render stops at a live stream's last frame, the queue may run down to this much
+before scene is rendered past the stream (`VOICE_GUARD` of it, so the bed never stops; a
+frame arriving after that is spliced in at the next tick, seamlessly if the place it fills is
+not heard yet): what the loop may be late by. Raised to twice the lateness the driver's
+wake-ups show (a busy machine): more splices, no underrun."""
 
 Apply = Callable[[Deck, "int | None"], None]
 """A command: change the deck/engine at this deck sample (None: at the render head)."""
@@ -57,6 +67,8 @@ class _Command:
     whole: bool = False  # starts a sound whose beginning must be heard (play())
     engine: bool = True  # changes what the engines render (else only the voice mixed in)
     voice: Callable[[int], None] | None = None  # changes the voice, at the splice sample
+    stream: bool = False  # starts or resumes a live stream: applied where no frame is lost
+    seam: int | None = None  # ...its frames fill the queue from here if not heard yet
 
 
 @dataclass
@@ -131,6 +143,14 @@ class LiveDriver:
         self.append_within = self.guard + tick
         """A frame that would land less than this before the queue's end is appended there
         instead of spliced in (see `VOICE_GUARD`)."""
+        self.lead = round(STREAM_LEAD * 100) * tick
+        self.low = round(STREAM_LOW * 100) * tick
+        self._streams: dict[object, Callable[[], int | None]] = {}
+        """Live `play()` streams: where each one's frames run out on the deck clock, from
+        the render head (None: it no longer needs watching)."""
+        self._held = False  # the last fill stopped at a live stream's frames
+        self._lag = 0.0  # how late the loop woke the driver lately (seconds, decaying)
+        self._lag_at = 0.0
         for eng in deck.engines:
             self.attach(eng)
 
@@ -219,6 +239,29 @@ class LiveDriver:
         self._commands.append(_Command(apply, self.now_playing(), split, whole))
         self._kick()
 
+    # A live stream (`play(async iterator)`) is not buffered: while its frames run out
+    # within the queue the driver renders no further than they reach, appends as frames
+    # arrive, and once the queue runs low renders a guard of scene past them (the stream
+    # voice starved there); a frame arriving then is spliced in at the next tick.
+
+    def watch_stream(self, key: object, end: Callable[[], int | None]) -> None:
+        """Render no further than ``end()`` (a deck sample: where a live stream's frames run
+        out) while it is a lead of more than `STREAM_LOW` over the sample playing."""
+        self._streams[key] = end
+        self._kick()
+
+    def stream_grew(self) -> None:
+        """A watched stream got frames after the render head: render them now."""
+        self._kick()
+
+    def submit_stream(self, apply: Apply, seam: int | None = None) -> None:
+        """Start (``seam`` None) or resume a live stream with ``apply(deck, at)``, ``at`` the
+        sample its next frame is heard from: ``seam`` (where it ran dry in the queued audio)
+        if that is not heard yet, else `STREAM_LEAD` past the splice."""
+        at = self.now_playing() if seam is None else seam
+        self._commands.append(_Command(apply, at, False, True, stream=True, seam=seam))
+        self._kick()
+
     def stop(self) -> None:
         """Ask the task to finish after its current step."""
         self._stopping = True
@@ -236,12 +279,16 @@ class LiveDriver:
                     self._safe(self._on_tick, self.queued_seconds())
                 queued = self.clock.queued(loop.time())
                 room = queued - (self.ahead - self.frame)
+                if self._held:  # new frames wake it sooner (`stream_grew`)
+                    room = queued - self._stream_low()
                 if self.voice_open:  # the voice is about to run out: queue the guard
                     room = min(room, queued - (self.guard if self.voice_late else self.clock.tick))
                 wait = max(room / self.rate, 0.002)
                 if self._failing:  # try again a frame later, not in a tight loop
                     self._failing, wait = False, self.frame / self.rate
+                due = loop.time() + wait
                 await self._sleep(wait)
+                self._note_lag(loop.time() - due)
         finally:
             for _, h in self._scheduled:
                 h.cancel()
@@ -265,6 +312,13 @@ class LiveDriver:
             and self.clock.queued(loop.time()) <= self.ahead - self.frame
         ):
             n = self.frame
+            self._held = False
+            limit = self._stream_limit(loop.time())
+            if limit is not None:
+                n = min(n, max(limit - self.clock.pushed, 0))
+                if n < self.clock.tick:
+                    self._held = True
+                    return
             if self.voice_open and self.voice is not None:
                 # No further than the voice (or the guard): a frame arriving then is appended,
                 # not spliced into scene already queued.
@@ -311,6 +365,50 @@ class LiveDriver:
             if self._failing or not 0 < late < TICK:
                 return
             log.debug("soundscape: the first capture came back late; starting again")
+
+    def _note_lag(self, late: float) -> None:
+        """Remember how late a wake-up came (halving every 2 s): a busy machine wakes the
+        driver late, and a stream's queue must then not run as low."""
+        loop = self._loop
+        assert loop is not None
+        now = loop.time()
+        self._lag = max(late, self._lag * 0.5 ** ((now - self._lag_at) / 2.0))
+        self._lag_at = now
+
+    def _stream_low(self) -> int:
+        """`STREAM_LOW`, or twice the loop's recent lateness if that is more (in samples)."""
+        tick = self.clock.tick
+        return max(self.low, math.ceil(2 * self._lag * self.rate / tick) * tick)
+
+    def _stream_guard(self) -> int:
+        """The scene rendered past a starved stream: `VOICE_GUARD`, or more on a late loop."""
+        return max(self.guard, 2 * self._stream_low())
+
+    def _stream_limit(self, now: float, low: int | None = None) -> int | None:
+        """Where rendering stops for the live streams (None: none is watched): short of the
+        end of a stream's frames while that is more than ``low`` (`STREAM_LOW`) past the
+        sample playing; else `VOICE_GUARD` past it (the stream starves there)."""
+        if not self._streams:
+            return None
+        head, tick = self.deck.position, self.clock.tick
+        playing = self.clock.playing(now)
+        low = self._stream_low() if low is None else low
+        guard = self._stream_guard()
+        limit: int | None = None
+        for key, end in list(self._streams.items()):
+            e = end()
+            if e is None:  # ended (its length is known) or gone
+                del self._streams[key]
+                continue
+            if e - playing <= low:
+                e = head + max((playing + guard - head) // tick * tick, 0)
+            else:
+                # A tick of its frames is left for later: if the stream runs dry, the block
+                # rendered past them starts with those and fades them out (a block ending
+                # right at the last frame would leave it no room: a hard stop, a click).
+                e = head + max((e - tick - head) // tick * tick, 0)
+            limit = e if limit is None else min(limit, e)
+        return limit
 
     def _render_block(self, n: int) -> np.ndarray:
         start = self.deck.position
@@ -476,33 +574,50 @@ class LiveDriver:
         # beginning (a chime's attack, a stream's first 100 ms). Events keep their sample:
         # the machine's order and its timers stay exact.
         playing = self.clock.playing(now)
-        at = {id(c): max(c.at, base, playing if c.whole else base) for c in cmds}
+        at = {id(c): self._at(c, base, playing) for c in cmds}
         pending = len(self._pending_events)
         new = self._rerender(i, snap, cmds, at, end, pending)
         now = await self._off_tick()  # don't decide the splice right at a tick: it jitters
         cut = max(self.clock.playing(now), base) - base
-        late = [c for c in cmds if c.whole and base + cut - at[id(c)] > LATE_START]
+        late = [
+            c
+            for c in cmds
+            # A stream's frame placed before the splice would be lost (not heard, and not
+            # played again): any lateness counts.
+            if c.whole and base + cut - at[id(c)] > (0 if c.stream else LATE_START)
+        ]
         if late and len(cmds) <= RETRY_MAX_COMMANDS:
             # The loop stalled while rendering (a full garbage collection lands here often:
             # rendering allocates): start those sounds at the splice instead, once more. A
             # big batch (a storm) is late because of its own work: a second render would
             # only make it later.
             for c in late:
-                at[id(c)] = base + cut
+                at[id(c)] = base + cut + (self.lead if c.stream else 0)
             new = self._rerender(i, snap, cmds, at, end, pending)
             now = await self._off_tick()
             cut = max(self.clock.playing(now), base) - base
-        spliced = _crossfade(old[cut:], new[cut:], self.splice)
-        for _ in range(2):
-            # Decided at `now`, pushed now: if the process lost the CPU in between (a busy
-            # machine preempts it for milliseconds), a tick may have passed or be due, and
-            # the push would land after it (10 ms skipped, or a 10 ms hole). Decide again.
-            later = loop.time()
-            if self.clock.playing(later) == base + cut and self.clock.unsafe_for(later) <= 0:
+        for attempt in range(2):
+            spliced = _crossfade(old[cut:], new[cut:], self.splice)
+            for _ in range(2):
+                # Decided at `now`, pushed now: if the process lost the CPU in between (a busy
+                # machine preempts it for milliseconds), a tick may have passed or be due, and
+                # the push would land after it (10 ms skipped, or a 10 ms hole). Decide again.
+                later = loop.time()
+                if self.clock.playing(later) == base + cut and self.clock.unsafe_for(later) <= 0:
+                    break
+                now = await self._off_tick()
+                cut = max(self.clock.playing(now), base) - base
+                spliced = _crossfade(old[cut:], new[cut:], self.splice)
+            lost = [c for c in cmds if c.stream and base + cut > at[id(c)]]
+            if not lost or attempt:
                 break
+            # That moved the splice past where a stream's frames were placed (never to be
+            # heard, nor played again): place them past it instead.
+            for c in lost:
+                at[id(c)] = base + cut + self.lead
+            new = self._rerender(i, snap, cmds, at, end, pending)
             now = await self._off_tick()
             cut = max(self.clock.playing(now), base) - base
-            spliced = _crossfade(old[cut:], new[cut:], self.splice)
         new = spliced
         if truncated:
             # The queue's end was chosen from the voice placed when the reaction began; on a
@@ -515,7 +630,8 @@ class LiveDriver:
                 end = target
         for change in voiced:
             self._safe(change, base + cut)
-        self.clock.resync(base + cut, now, end - new.shape[0])
+        # (The render may end short of the old queue end: at a live stream's last frame.)
+        self.clock.resync(base + cut, now, self.deck.position - new.shape[0])
         self.metrics.rewinds += 1
         self.metrics.latency = (base + cut - first) / self.rate
         self._drop_events_before(first)
@@ -590,6 +706,16 @@ class LiveDriver:
         else:
             self.sink.clear()
 
+    def _at(self, c: _Command, base: int, playing: int) -> int:
+        """The deck sample at which ``c`` is applied in a rewind from ``base``."""
+        if c.stream:
+            # A stream's frames fill the hole they left if it is not heard yet (a tick of
+            # margin: the splice may land a tick past `playing`); else they resume past it.
+            if c.seam is not None and c.seam >= playing + self.clock.tick:
+                return max(c.seam, base)
+            return max(playing + self.lead, base)
+        return max(c.at, base, playing if c.whole else base)
+
     def _rerender(
         self,
         i: int,
@@ -600,7 +726,10 @@ class LiveDriver:
         pending: int,
     ) -> np.ndarray:
         """Restore ``snap`` (block ``i``'s), apply ``cmds`` at ``at``, render again up to
-        ``end``; engine events of an earlier try (past the first ``pending``) are forgotten."""
+        ``end`` (or a live stream's limit); engine events of an earlier try (past the first
+        ``pending``) are forgotten."""
+        loop = self._loop
+        assert loop is not None
         blocks = self._blocks
         self.deck.restore(snap)
         while len(blocks) > i:
@@ -609,8 +738,15 @@ class LiveDriver:
         for c in sorted((c for c in cmds if not c.split), key=lambda c: at[id(c)]):
             self._safe(c.apply, self.deck, at[id(c)])
         splits = sorted((c for c in cmds if c.split), key=lambda c: at[id(c)])
-        while self.deck.position < end:
-            n = min(self.frame, end - self.deck.position)
+        while True:
+            # With a live stream, to its limit instead, a guard's worth at least (the splice
+            # may land a few ticks after `now`, and the queue pushed from there must outlast
+            # a late loop), and past the old end if need be: ending right at the stream's
+            # last frame would leave it no room to fade out if it ran dry there (a click).
+            limit = self._stream_limit(loop.time(), low=self._stream_guard())
+            n = min(self.frame, (end if limit is None else limit) - self.deck.position)
+            if n <= 0 or (limit is not None and n < self.clock.tick):
+                break
             if splits:
                 n = min(n, max(at[id(splits[0])] - self.deck.position, 0)) or n
                 while splits and at[id(splits[0])] <= self.deck.position:

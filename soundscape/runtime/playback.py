@@ -16,7 +16,7 @@ from .compat import literal_volume, normalize_play
 from .deck import Deck, EngineLike
 from .driver import LiveDriver
 from .handles import PlayHandle
-from .streams import Refresher, feed
+from .streams import LiveStream, feed
 
 if TYPE_CHECKING:
     import os
@@ -185,44 +185,46 @@ class Playback:
         assert d is not None
         src = StreamSource(d.deck.channels)
         if d.can_rewind:
-            # Start after a short buffer; frames that arrive once the queue was rendered
-            # without them are spliced in by a rewind (the voice waits for them at the hole).
-            # A third of the buffer between rewinds leaves two thirds for the loop to stall
-            # (a full garbage collection stalls it ~0.1 s in a process holding livekit-agents).
-            buffer = d.opts.stream_buffer
-            refresher = Refresher(src, lambda: self._refill(handle, src), buffer / 3)
-            on_more: Callable[[], None] | None = refresher.poke
+            # Started at its first frame, and rendered only as far as its frames reach; the
+            # driver appends later ones, or splices them in where it had to go on without.
+            live: LiveStream | None = LiveStream(d, src)
+            prefetch = 1
         else:
             # Nothing queued can be redone: the voice starts at the render head and must find
             # a render-ahead's worth there, so it is not starved.
-            buffer = (d.ahead + d.frame) / d.rate
-            refresher, on_more = None, None
+            live, prefetch = None, d.ahead + d.frame
+
+        def start(deck: Deck, at: int | None) -> None:
+            if handle.stopped:
+                handle._mark_done()
+                return
+            eng = deck.engine
+            handle.voice = eng.play(
+                src, at=deck.to_engine(at), gain=gain, fade_in=fade_in, fade_out=fade_out
+            )
+            self._handles[handle] = eng
+            if live is not None:
+                live.started(eng, handle.voice)
 
         def ready() -> None:
-            self._submit(handle, src, gain=gain, fade_in=fade_in, fade_out=fade_out)
+            dr = self._driver
+            if dr is None or handle.stopped:
+                handle._mark_done()
+            elif live is not None:
+                dr.submit_stream(start)
+            else:
+                dr.submit(start, whole=True)
 
-        async def run() -> None:
-            try:
-                await feed(
-                    frames,
-                    src,
-                    rate=d.rate,
-                    prefetch=max(int(buffer * d.rate), 1),
-                    on_ready=ready,
-                    on_more=on_more,
-                )
-            except asyncio.CancelledError:
-                if refresher is not None:
-                    refresher.cancel()
-                raise
-
-        self._spawn(run())
-
-    def _refill(self, handle: PlayHandle, src: StreamSource) -> None:
-        d = self._driver
-        if d is None or handle.stopped or handle.done():
-            return
-        d.submit(lambda deck, at: src.refilled())
+        self._spawn(
+            feed(
+                frames,
+                src,
+                rate=d.rate,
+                prefetch=prefetch,
+                on_ready=ready,
+                on_more=None if live is None else live.grew,
+            )
+        )
 
 
 def _level(level: Loudness | str) -> Loudness:

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from typing import TYPE_CHECKING
 
 import numpy as np
 from livekit import rtc
 
 from ..engine import StreamSource
+
+if TYPE_CHECKING:
+    from .deck import Deck, EngineLike
+    from .driver import LiveDriver
 
 log = logging.getLogger("soundscape")
 
@@ -80,34 +84,49 @@ async def feed(
         fire()
 
 
-class Refresher:
-    """Asks for a re-render when a live stream's frames arrive after the queued audio was
-    rendered without them (the voice waits at the hole; a re-render from the sample playing
-    plays them). At most one request per ``period`` seconds: each costs a rewind.
-    """
+class LiveStream:
+    """One `play()` stream as the driver watches it: where its frames run out on the deck
+    clock, and what to do when more arrive (render on, or splice them in)."""
 
-    def __init__(self, src: StreamSource, request: Callable[[], None], period: float) -> None:
+    def __init__(self, driver: LiveDriver, src: StreamSource) -> None:
+        self.driver = driver
         self.src = src
-        self.request = request
-        self.period = period
-        self._last = -float("inf")
-        self._timer: asyncio.TimerHandle | None = None
+        self.engine: EngineLike | None = None
+        self.voice: int | None = None
+        self._resuming = False  # a resume is queued: later frames ride on it
 
-    def poke(self) -> None:
-        """New frames were pushed: schedule a request unless one is pending."""
-        if self._timer is not None or not self.src.fillable:
+    def started(self, engine: EngineLike, voice: int) -> None:
+        """The voice playing ``src`` was started on ``engine``: watch it."""
+        self.engine, self.voice = engine, voice
+        self.driver.watch_stream(self, self.end)
+
+    def end(self) -> int | None:
+        """Where the frames pushed so far run out (deck sample; None: stop watching)."""
+        eng, d = self.engine, self.driver
+        if eng is None or self.voice is None or eng not in d.deck.engines:
+            return None
+        st = eng.stream_state(self.voice)
+        return None if st is None else d.deck.to_deck(eng, st[0])
+
+    def grew(self) -> None:
+        """Frames were pushed: appended if the render has not passed the stream's end yet,
+        else a resume from where it ran dry (filled seamlessly if not heard yet)."""
+        eng, d = self.engine, self.driver
+        if eng is None or self.voice is None:
             return
-        loop = asyncio.get_running_loop()
-        wait = max(0.0, self._last + self.period - loop.time())
-        self._timer = loop.call_later(wait, self._fire, loop)
+        st = eng.stream_state(self.voice)
+        if st is None or st[1] is None:
+            d.stream_grew()
+            return
+        if self._resuming:
+            return
+        self._resuming = True
+        index = st[2]  # the frame it stopped at: held back until the splice if heard dry
+        eng_ = eng
 
-    def _fire(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._timer = None
-        if self.src.fillable:
-            self._last = loop.time()
-            self.request()
+        def resume(deck: Deck, at: int | None) -> None:
+            self._resuming = False
+            if at is not None and eng_ in deck.engines:
+                self.src.gate(index, deck.on_engine(eng_, at))
 
-    def cancel(self) -> None:
-        if self._timer is not None:
-            self._timer.cancel()
-            self._timer = None
+        d.submit_stream(resume, d.deck.to_deck(eng, st[1]))

@@ -237,3 +237,35 @@ def test_a_stream_rendered_ahead_of_its_frames_plays_them_after_a_restore() -> N
     assert not src.fillable
     assert tone_level(out[480 : tone.shape[0] - 480], 500) == pytest.approx(0.4, abs=0.01)
     np.testing.assert_allclose(out[4000:20000], tone[4000:20000, 0], atol=1e-4)
+
+
+def test_a_gated_stream_waits_for_its_sample_on_every_render() -> None:
+    # The live driver resumes a stream that was heard running dry at its next splice: the
+    # frames from where it stopped are held back until that sample, in this render and in
+    # any render again from an older snapshot, so none is heard twice or skipped.
+    eng = _engine()
+    src = StreamSource(1)
+    h = eng.play(src)
+    tone = sine(500, 0.5, 0.4, phase=math.pi / 2)  # runs dry on a loud sample
+    src.push(tone[:4800])
+    snap = eng.snapshot()
+    a = eng.render(9600)  # 100 ms of stream, then 100 ms read as missing
+    assert eng.stream_state(h) == (9600, 4800, 4800)  # (frames run out, dry since, next)
+    src.push(tone[4800:])
+    assert eng.stream_state(h) == (9600 + tone.shape[0] - 4800, 4800, 4800)
+    src.gate(4800, 12000)
+    assert eng.stream_state(h) == (12000 + tone.shape[0] - 4800, None, 4800)
+    b = eng.render(R)
+    eng.restore(snap)
+    again = eng.render(9600 + R)
+    out = np.concatenate([a, b])
+    np.testing.assert_array_equal(again, out)
+    y = out[:, 0]
+    assert np.all(y[4800:12000] == 0.0)
+    # The rest of the stream, from the frame it stopped at, starts at the gate (faded in).
+    rest = tone[4800:, 0]
+    np.testing.assert_allclose(y[12240 : 12000 + rest.size - 240], rest[240:-240], atol=1e-6)
+    assert clicks(y, material_step=step_bound([(0.4, 500)])) == []
+    src.end()
+    eng.render(R)
+    assert eng.stream_state(h) is None  # ended and played out
