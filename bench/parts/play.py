@@ -14,6 +14,15 @@ The output is read back as in bench/parts/latency.py (an `rtc.AudioStream` on th
 = the tone's level first passes 10 % of its plateau after the call (file) or after the
 stream's first frame was yielded (stream). *Holes* = 10 ms stretches inside a stream's
 0.5 s where the tone falls under half its plateau (a stream that runs dry).
+
+What to expect: BackgroundAudioPlayer plays a stream behind its 400 ms queue (~0.6 s).
+Soundscape does not buffer a stream: it starts it at its first frame (50 ms lead, so later
+frames land ahead of the render head) and renders only as far as its frames reach, so the
+stream is heard ~55 ms after its first frame however much bed is queued otherwise (it was
+~0.25 s with the 250 ms `stream_buffer` this replaced). The price is a short queue while a
+stream plays: a loop stall longer than the lead (several sessions in one process, a ~0.1 s
+garbage collection) makes the stream run dry and resume, faded, and the hole counts here.
+``--quick`` runs 2 sessions per process, the full run 5 (and the "balanced" preset).
 """
 
 from __future__ import annotations

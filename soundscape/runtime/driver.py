@@ -37,16 +37,19 @@ VOICE_GUARD = 0.03
 is appended (no splice: a `clear_queue` that misses its tick on a busy machine would leave
 10 ms of silence, voice included). Only when the voice is about to run out is this much scene
 queued past it, so the bed never stops; a frame arriving then waits behind at most that."""
-STREAM_LEAD = 0.04
+STREAM_LEAD = 0.05
 """Seconds between the splice that starts (or resumes) a live `play()` stream and its first
 sample: frames that keep coming in real time then land ahead of the render head (the fill
-appends them) instead of behind it (a rewind per frame)."""
-STREAM_LOW = 0.02
+appends them) instead of behind it (a rewind per frame). More on a loop that wakes the driver
+late (`_stream_lead`): a later start rather than holes."""
+STREAM_LOW = 0.03
 """While the render stops at a live stream's last frame, the queue may run down to this much
 before scene is rendered past the stream (`VOICE_GUARD` of it, so the bed never stops; a
 frame arriving after that is spliced in at the next tick, seamlessly if the place it fills is
 not heard yet): what the loop may be late by. Raised to twice the lateness the driver's
 wake-ups show (a busy machine): more splices, no underrun."""
+STREAM_LAG_MAX = 0.05
+"""The most loop lateness `STREAM_LOW` follows (so at most 100 ms, the guard 200 ms)."""
 
 Apply = Callable[[Deck, "int | None"], None]
 """A command: change the deck/engine at this deck sample (None: at the render head)."""
@@ -378,11 +381,19 @@ class LiveDriver:
     def _stream_low(self) -> int:
         """`STREAM_LOW`, or twice the loop's recent lateness if that is more (in samples)."""
         tick = self.clock.tick
-        return max(self.low, math.ceil(2 * self._lag * self.rate / tick) * tick)
+        # Capped: one long stall (a full garbage collection) must not make every splice
+        # re-render seconds of scene for the next seconds (which would stall it again).
+        lag = min(self._lag, STREAM_LAG_MAX)
+        return max(self.low, math.ceil(2 * lag * self.rate / tick) * tick)
+
+    def _stream_lead(self) -> int:
+        """`STREAM_LEAD`, or more on a late loop: two ticks past `_stream_low`, so frames
+        that come in time still land ahead of the render head."""
+        return max(self.lead, self._stream_low() + 2 * self.clock.tick)
 
     def _stream_guard(self) -> int:
         """The scene rendered past a starved stream: `VOICE_GUARD`, or more on a late loop."""
-        return max(self.guard, 2 * self._stream_low())
+        return max(2 * self.guard, 2 * self._stream_low())
 
     def _stream_limit(self, now: float, low: int | None = None) -> int | None:
         """Where rendering stops for the live streams (None: none is watched): short of the
@@ -592,7 +603,7 @@ class LiveDriver:
             # big batch (a storm) is late because of its own work: a second render would
             # only make it later.
             for c in late:
-                at[id(c)] = base + cut + (self.lead if c.stream else 0)
+                at[id(c)] = base + cut + (self._stream_lead() if c.stream else 0)
             new = self._rerender(i, snap, cmds, at, end, pending)
             now = await self._off_tick()
             cut = max(self.clock.playing(now), base) - base
@@ -614,7 +625,7 @@ class LiveDriver:
             # That moved the splice past where a stream's frames were placed (never to be
             # heard, nor played again): place them past it instead.
             for c in lost:
-                at[id(c)] = base + cut + self.lead
+                at[id(c)] = base + cut + self._stream_lead()
             new = self._rerender(i, snap, cmds, at, end, pending)
             now = await self._off_tick()
             cut = max(self.clock.playing(now), base) - base
@@ -713,7 +724,7 @@ class LiveDriver:
             # margin: the splice may land a tick past `playing`); else they resume past it.
             if c.seam is not None and c.seam >= playing + self.clock.tick:
                 return max(c.seam, base)
-            return max(playing + self.lead, base)
+            return max(playing + self._stream_lead(), base)
         return max(c.at, base, playing if c.whole else base)
 
     def _rerender(

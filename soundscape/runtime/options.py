@@ -20,10 +20,9 @@ class LiveOptions:
     re-render the queued audio from the sample now playing instead of letting the event wait
     behind the queue, so reaction time no longer depends on ``frame``/``ahead``. ``splice``:
     crossfade at a rewind splice, so the bed continues without a click. ``stream_buffer``:
-    how much of an async iterator given to `play()` is buffered before it starts; with
-    rewind, frames that arrive later are spliced into the queued audio as they come (a
-    re-render every third of the buffer while they arrive), so a stream produced in real time starts
-    this much after its first frame instead of waiting behind the queue.
+    no longer used (an async iterator given to `play()` starts at its first frame and the
+    driver renders only as far as its frames reach); still accepted and checked, so options
+    written for earlier versions load.
     """
 
     frame: float = 0.4
