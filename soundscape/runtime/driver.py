@@ -31,6 +31,7 @@ log = logging.getLogger("soundscape")
 UNDERRUN_LOG_PERIOD = 10.0  # seconds between "event loop was busy" warnings
 LATE_START = 480  # samples (10 ms, one tick) a reaction may start a sound after its splice
 RETRY_MAX_COMMANDS = 8  # ...beyond which it is not rendered again to save that start
+RETRIES = 3  # ...and how many times, if the loop stalls again while it renders
 PREROLL = 3  # ticks of silence before the first audio of a session (see _first_push)
 VOICE_GUARD = 0.03
 """One track, while a speech is arriving: the queue ends where the voice ends, so each frame
@@ -44,10 +45,13 @@ appends them) instead of behind it (a rewind per frame). More on a loop that wak
 late (`_stream_lead`): a later start rather than holes."""
 STREAM_LOW = 0.03
 """While the render stops at a live stream's last frame, the queue may run down to this much
-before scene is rendered past the stream (`VOICE_GUARD` of it, so the bed never stops; a
+before scene is rendered past the stream (`STREAM_GUARD` of it, so the bed never stops; a
 frame arriving after that is spliced in at the next tick, seamlessly if the place it fills is
 not heard yet): what the loop may be late by. Raised to twice the lateness the driver's
 wake-ups show (a busy machine): more splices, no underrun."""
+STREAM_GUARD = 0.06
+"""Seconds of scene rendered past a live stream that ran low: twice the voice's guard, since
+a stream's producer is paced in real time (a TTS's bursts are ahead of it)."""
 STREAM_LAG_MAX = 0.05
 """The most loop lateness `STREAM_LOW` follows (so at most 100 ms, the guard 200 ms)."""
 
@@ -72,6 +76,7 @@ class _Command:
     voice: Callable[[int], None] | None = None  # changes the voice, at the splice sample
     stream: bool = False  # starts or resumes a live stream: applied where no frame is lost
     seam: int | None = None  # ...its frames fill the queue from here if not heard yet
+    arrived: int = 0  # ...the sample playing when its frames came
 
 
 @dataclass
@@ -148,6 +153,7 @@ class LiveDriver:
         instead of spliced in (see `VOICE_GUARD`)."""
         self.lead = round(STREAM_LEAD * 100) * tick
         self.low = round(STREAM_LOW * 100) * tick
+        self.stream_guard = round(STREAM_GUARD * 100) * tick
         self._streams: dict[object, Callable[[], int | None]] = {}
         """Live `play()` streams: where each one's frames run out on the deck clock, from
         the render head (None: it no longer needs watching)."""
@@ -260,9 +266,11 @@ class LiveDriver:
     def submit_stream(self, apply: Apply, seam: int | None = None) -> None:
         """Start (``seam`` None) or resume a live stream with ``apply(deck, at)``, ``at`` the
         sample its next frame is heard from: ``seam`` (where it ran dry in the queued audio)
-        if that is not heard yet, else `STREAM_LEAD` past the splice."""
-        at = self.now_playing() if seam is None else seam
-        self._commands.append(_Command(apply, at, False, True, stream=True, seam=seam))
+        if that is not heard yet, else `STREAM_LEAD` after it came (at the splice if later)."""
+        now = self.now_playing()
+        at = now if seam is None else seam
+        cmd = _Command(apply, at, False, True, stream=True, seam=seam, arrived=now)
+        self._commands.append(cmd)
         self._kick()
 
     def stop(self) -> None:
@@ -392,13 +400,13 @@ class LiveDriver:
         return max(self.lead, self._stream_low() + 2 * self.clock.tick)
 
     def _stream_guard(self) -> int:
-        """The scene rendered past a starved stream: `VOICE_GUARD`, or more on a late loop."""
-        return max(2 * self.guard, 2 * self._stream_low())
+        """The scene rendered past a starved stream: `STREAM_GUARD`, or more on a late loop."""
+        return max(self.stream_guard, 2 * self._stream_low())
 
     def _stream_limit(self, now: float, low: int | None = None) -> int | None:
         """Where rendering stops for the live streams (None: none is watched): short of the
         end of a stream's frames while that is more than ``low`` (`STREAM_LOW`) past the
-        sample playing; else `VOICE_GUARD` past it (the stream starves there)."""
+        sample playing; else `STREAM_GUARD` past it (the stream starves there)."""
         if not self._streams:
             return None
         head, tick = self.deck.position, self.clock.tick
@@ -590,20 +598,24 @@ class LiveDriver:
         new = self._rerender(i, snap, cmds, at, end, pending)
         now = await self._off_tick()  # don't decide the splice right at a tick: it jitters
         cut = max(self.clock.playing(now), base) - base
-        late = [
-            c
-            for c in cmds
-            # A stream's frame placed before the splice would be lost (not heard, and not
-            # played again): any lateness counts.
-            if c.whole and base + cut - at[id(c)] > (0 if c.stream else LATE_START)
-        ]
-        if late and len(cmds) <= RETRY_MAX_COMMANDS:
+        for _ in range(RETRIES if len(cmds) <= RETRY_MAX_COMMANDS else 0):
             # The loop stalled while rendering (a full garbage collection lands here often:
-            # rendering allocates): start those sounds at the splice instead, once more. A
-            # big batch (a storm) is late because of its own work: a second render would
-            # only make it later.
+            # rendering allocates): start those sounds at the splice instead, a tick ahead
+            # of it so that the next render's own few ms don't cut their start. A busy
+            # machine can stall the retry too, so look again after it. A big batch (a
+            # storm) is late because of its own work: a second render would only make it
+            # later.
+            late = [
+                c
+                for c in cmds
+                # A stream's frame placed before the splice would be lost (not heard, and
+                # not played again): any lateness counts.
+                if c.whole and base + cut - at[id(c)] > (0 if c.stream else LATE_START)
+            ]
+            if not late:
+                break
             for c in late:
-                at[id(c)] = base + cut + (self._stream_lead() if c.stream else 0)
+                at[id(c)] = base + cut + (self._stream_lead() if c.stream else self.clock.tick)
             new = self._rerender(i, snap, cmds, at, end, pending)
             now = await self._off_tick()
             cut = max(self.clock.playing(now), base) - base
@@ -722,9 +734,12 @@ class LiveDriver:
         if c.stream:
             # A stream's frames fill the hole they left if it is not heard yet (a tick of
             # margin: the splice may land a tick past `playing`); else they resume past it.
+            # The lead counts from when its frames came, not from when the driver got to
+            # them: a reaction slowed by other work does not delay the stream further (the
+            # lead it keeps is the same), as long as the splice can still land before it.
             if c.seam is not None and c.seam >= playing + self.clock.tick:
                 return max(c.seam, base)
-            return max(playing + self._stream_lead(), base)
+            return max(c.arrived + self._stream_lead(), playing + 2 * self.clock.tick, base)
         return max(c.at, base, playing if c.whole else base)
 
     def _rerender(

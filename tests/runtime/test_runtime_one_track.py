@@ -16,6 +16,7 @@ from support.audio_checks import clicks, db, sine, step_bound, tone_level, tone_
 from support.room import FakeRoom
 from support.tap import AudioTap, close_all
 
+from bench.parts.play import paced_tone
 from soundscape.runtime import Soundscape, make_audio_source
 from soundscape.runtime.voice_output import OneTrackOutput
 from soundscape.testing import RealtimeAudioOutput, Reply, scripted_session
@@ -606,3 +607,39 @@ async def test_a_speech_queued_behind_another_leaves_the_first_whole(tmp_path):
         gaps = _gaps(_int16(tap)[mark:], np.concatenate([first, second]).astype(np.int32))
         assert sum(abs(g) for g in gaps) <= 2 * TICK, (n, gaps)
     await scape.aclose()
+
+
+async def test_a_live_stream_plays_at_once_and_whole_next_to_the_voice(tmp_path):
+    # One-track mode renders only as far as the voice reaches while a speech arrives, and as
+    # far as a live stream's frames reach while one plays: with both at once, neither may
+    # starve the other, and the bed goes on under both.
+    _, scape, out, tap = await _one_track(tmp_path)
+    await asyncio.sleep(1.0)
+    loop = asyncio.get_running_loop()
+    started: list[float] = []
+    stream = scape.play(paced_tone(started, seconds=1.5, freq=700.0, amp=0.2), level="file")
+    await asyncio.sleep(0.3)
+    frames = _frames(_tone(0.8))
+    t0 = loop.time()
+    for i, f in enumerate(frames):  # a speech in real time, in the stream's middle
+        await out.capture_frame(f)
+        await asyncio.sleep(max(t0 + (i + 1) * 0.02 - loop.time(), 0.0))
+    out.flush()
+    await asyncio.wait_for(out.wait_for_playout(), 5)
+    await asyncio.wait_for(stream, 5)
+    await asyncio.sleep(0.2)
+    await scape.aclose()
+    y = tap.heard()[:, 0]
+    on = _voice_windows(y)
+    assert on.sum() * TICK == pytest.approx(0.8 * RATE, abs=3 * TICK)
+    track = tone_track(y, 700.0, W)
+    heard = np.flatnonzero(track > 0.1)
+    late = (heard[0] * W - tap.index(started[0])) / RATE
+    # Not behind the 850 ms of bed queued: `python -m bench play` has the figure.
+    assert late < 0.15, f"the stream was heard {late * 1000:.0f} ms after its first frame"
+    # 1.5 s = 75 windows; a window half-covered at each end may read below level. No holes.
+    assert 73 <= heard[-1] - heard[0] + 1 <= 76
+    body = track[heard[0] + 1 : heard[-1]]
+    assert body.min() > 0.8 * 0.2, f"the stream fell to {body.min():.3f} in a window"
+    bed = tone_track(y[tap.index(started[0]) : tap.index(started[0]) + int(1.5 * RATE)], BED, W)
+    assert bed.min() > 0.08, f"the bed fell to {bed.min():.3f}"
