@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -21,8 +22,8 @@ class LiveOptions:
     behind the queue, so reaction time no longer depends on ``frame``/``ahead``. ``splice``:
     crossfade at a rewind splice, so the bed continues without a click. ``stream_buffer``:
     no longer used (an async iterator given to `play()` starts at its first frame and the
-    driver renders only as far as its frames reach); still accepted and checked, so options
-    written for earlier versions load.
+    driver renders only as far as its frames reach); still accepted, with a
+    `DeprecationWarning`, so options written for earlier versions load.
     """
 
     frame: float = 0.4
@@ -40,9 +41,12 @@ class LiveOptions:
             )
         if not 0 <= self.splice <= self.frame:
             raise ValueError("splice must be between 0 and one frame")
-        if self.stream_buffer < 0.04:
-            raise ValueError(
-                f"stream_buffer must be at least 40 ms, got {self.stream_buffer * 1000:g} ms"
+        if self.stream_buffer != 0.25:
+            warnings.warn(
+                "LiveOptions.stream_buffer no longer has any effect (a stream given to play() "
+                "is not buffered: it starts at its first frame); remove it",
+                DeprecationWarning,
+                stacklevel=3,
             )
 
     @classmethod

@@ -160,9 +160,9 @@ def test_latency_setting_is_validated():
         LiveOptions(frame=0.2, ahead=0.3)
     with pytest.raises(ValueError, match="unknown latency preset 'fast'"):
         LiveOptions.coerce("fast")
-    assert LiveOptions.coerce({"stream_buffer": "300ms"}).stream_buffer == 0.3
-    with pytest.raises(ValueError, match="stream_buffer must be at least 40 ms, got 10 ms"):
-        LiveOptions.coerce({"stream_buffer": "10ms"})
+    # Options written for the buffered stream still load, and say what to do.
+    with pytest.warns(DeprecationWarning, match="stream_buffer no longer has any effect"):
+        assert LiveOptions.coerce({"stream_buffer": "300ms"}).frame == 0.4
 
 
 async def test_a_failing_render_is_silence_and_the_track_goes_on(tmp_path, caplog, monkeypatch):
