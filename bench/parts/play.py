@@ -22,12 +22,17 @@ stream is heard ~55 ms after its first frame however much bed is queued otherwis
 ~0.25 s with the 250 ms `stream_buffer` this replaced). The price is a short queue while a
 stream plays: a loop stall longer than the lead (several sessions in one process, a ~0.1 s
 garbage collection) makes the stream run dry and resume, faded, and the hole counts here.
-``--quick`` runs 2 sessions per process, the full run 5 (and the "balanced" preset).
+``--quick`` runs 2 sessions per process, the full run 5 (and the "balanced" preset). Both
+also run soundscape in the shape of a livekit-agents worker's job: one session in its
+process, with what was imported before the session frozen out of the garbage collector
+(`gc.freeze()`, as the worker's forkserver does before it forks a job), so a full collection
+only walks what the session itself allocated.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import tempfile
 import time
 from collections.abc import AsyncIterator
@@ -155,6 +160,11 @@ async def measure(cfg: dict[str, Any]) -> dict[str, Any]:
 
 
 def worker(cfg: dict[str, Any]) -> None:
+    if cfg.get("worker_shape"):
+        # livekit-agents' forkserver preloads and then runs `gc.collect(); gc.freeze()`
+        # (livekit/agents/ipc/_preload_freeze.py) before forking each job process.
+        gc.collect()
+        gc.freeze()
     common.emit(asyncio.run(measure(cfg)))
 
 
@@ -163,10 +173,14 @@ def plan(quick: bool) -> list[dict[str, Any]]:
     systems: tuple[tuple[str, str | None], ...] = (("bap", None), ("office", None))
     if not quick:
         systems += (("office", other_preset()),)
-    return [
+    cfgs: list[dict[str, Any]] = [
         {"system": s, "latency": lat, "sessions": sessions, "rounds": rounds, "period": 1.5}
         for s, lat in systems
     ]
+    # One job's process, as a worker runs it: one session, pre-session objects frozen.
+    shape = {"sessions": 1, "rounds": rounds * (1 if quick else 2), "worker_shape": True}
+    cfgs.append({"system": "office", "latency": None, "period": 1.5, **shape})
+    return cfgs
 
 
 def run(quick: bool = False) -> dict[str, Any]:
@@ -182,6 +196,7 @@ def run(quick: bool = False) -> dict[str, Any]:
 
 def line(r: dict[str, Any]) -> str:
     name = r["system"] + (f"/{r['latency']}" if r.get("latency") else "")
+    name += " 1/job" if r.get("worker_shape") else f" {r['sessions']}/proc"
     if "error" in r:
         return f"play     {name:<16} ERROR {r['error']}"
     parts = [
