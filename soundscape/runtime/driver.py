@@ -52,6 +52,9 @@ wake-ups show (a busy machine): more splices, no underrun."""
 STREAM_GUARD = 0.06
 """Seconds of scene rendered past a live stream that ran low: twice the voice's guard, since
 a stream's producer is paced in real time (a TTS's bursts are ahead of it)."""
+STREAM_IDLE = 0.25
+"""Seconds a live stream may be heard silent, waiting for frames, before the render no longer
+stops for it (the queue is short while it does)."""
 STREAM_LAG_MAX = 0.05
 """The most loop lateness `STREAM_LOW` follows (so at most 100 ms, the guard 200 ms)."""
 
@@ -154,9 +157,11 @@ class LiveDriver:
         self.lead = round(STREAM_LEAD * 100) * tick
         self.low = round(STREAM_LOW * 100) * tick
         self.stream_guard = round(STREAM_GUARD * 100) * tick
-        self._streams: dict[object, Callable[[], int | None]] = {}
+        self._streams: dict[object, Callable[[], tuple[int, int | None] | None]] = {}
         """Live `play()` streams: where each one's frames run out on the deck clock, from
-        the render head (None: it no longer needs watching)."""
+        the render head, and since when it has played silence for want of them (None: it
+        no longer needs watching)."""
+        self.idle = round(STREAM_IDLE * self.rate)
         self._held = False  # the last fill stopped at a live stream's frames
         self._lag = 0.0  # how late the loop woke the driver lately (seconds, decaying)
         self._lag_at = 0.0
@@ -253,9 +258,10 @@ class LiveDriver:
     # arrive, and once the queue runs low renders a guard of scene past them (the stream
     # voice starved there); a frame arriving then is spliced in at the next tick.
 
-    def watch_stream(self, key: object, end: Callable[[], int | None]) -> None:
-        """Render no further than ``end()`` (a deck sample: where a live stream's frames run
-        out) while it is a lead of more than `STREAM_LOW` over the sample playing."""
+    def watch_stream(self, key: object, end: Callable[[], tuple[int, int | None] | None]) -> None:
+        """Render no further than ``end()[0]`` (a deck sample: where a live stream's frames
+        run out) while it is a lead of more than `STREAM_LOW` over the sample playing, and
+        unless ``end()[1]`` (where it ran dry) was heard more than `STREAM_IDLE` ago."""
         self._streams[key] = end
         self._kick()
 
@@ -414,10 +420,16 @@ class LiveDriver:
         low = self._stream_low() if low is None else low
         guard = self._stream_guard()
         limit: int | None = None
-        for key, end in list(self._streams.items()):
-            e = end()
-            if e is None:  # ended (its length is known) or gone
+        for key, watch in list(self._streams.items()):
+            got = watch()
+            if got is None:  # ended (its length is known) or gone
                 del self._streams[key]
+                continue
+            e, dry = got
+            if dry is not None and playing - dry > self.idle:
+                # Heard silent for a while (a paused producer, a muted participant): no
+                # hold, so the bed gets its whole queue back; its next frame resumes it
+                # `STREAM_LEAD` after it comes, as it would from a short queue.
                 continue
             if e - playing <= low:
                 e = head + max((playing + guard - head) // tick * tick, 0)

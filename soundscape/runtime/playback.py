@@ -223,6 +223,7 @@ class Playback:
                 prefetch=prefetch,
                 on_ready=ready,
                 on_more=None if live is None else live.grew,
+                gone=lambda: handle.stopped or handle.done(),
             )
         )
 

@@ -37,10 +37,13 @@ async def feed(
     prefetch: int,
     on_ready: Callable[[], None] | None = None,
     on_more: Callable[[], None] | None = None,
+    gone: Callable[[], bool] = lambda: False,
 ) -> None:
     """Push every frame of ``frames`` into ``src`` at ``rate``; call ``on_ready()`` once
     ``prefetch`` samples are buffered (or the iterator ended), then ``on_more()`` after each
-    later frame; `end()` at the end.
+    later frame; `end()` at the end. Once ``gone()`` (its sound was stopped or has ended),
+    stop reading and close ``frames``: nothing would read what it pushes (an endless stream,
+    a relayed participant, would grow `src` for ever) and the producer can stop its work.
     """
     resamplers: dict[tuple[int, int], rtc.AudioResampler] = {}
     buffered = 0
@@ -55,6 +58,8 @@ async def feed(
 
     try:
         async for frame in frames:
+            if gone():
+                break
             if frame.sample_rate != rate:
                 key = (frame.sample_rate, frame.num_channels)
                 rs = resamplers.get(key)
@@ -74,9 +79,14 @@ async def feed(
                     on_more()
             elif buffered >= prefetch:
                 fire()
-        for rs in resamplers.values():
-            for f in rs.flush():
-                src.push(frame_to_float(f, src.channels))
+        else:
+            for rs in resamplers.values():
+                for f in rs.flush():
+                    src.push(frame_to_float(f, src.channels))
+            return
+        close = getattr(frames, "aclose", None)
+        if close is not None:
+            await close()
     except Exception:
         log.exception("soundscape: the audio iterator given to play() failed; ending it there")
     finally:
@@ -100,13 +110,17 @@ class LiveStream:
         self.engine, self.voice = engine, voice
         self.driver.watch_stream(self, self.end)
 
-    def end(self) -> int | None:
-        """Where the frames pushed so far run out (deck sample; None: stop watching)."""
+    def end(self) -> tuple[int, int | None] | None:
+        """Where the frames pushed so far run out and where it ran dry, if it did (deck
+        samples; None: stop watching)."""
         eng, d = self.engine, self.driver
         if eng is None or self.voice is None or eng not in d.deck.engines:
             return None
         st = eng.stream_state(self.voice)
-        return None if st is None else d.deck.to_deck(eng, st[0])
+        if st is None:
+            return None
+        dry = None if st[1] is None else d.deck.to_deck(eng, st[1])
+        return d.deck.to_deck(eng, st[0]), dry
 
     def grew(self) -> None:
         """Frames were pushed: appended if the render has not passed the stream's end yet,

@@ -233,6 +233,39 @@ async def test_a_stream_slower_than_real_time_plays_as_it_comes_over_a_bed_that_
     assert (on[-1] - on[0]) * (W // 2) / RATE > 1.3  # not buffered up and played in one go
 
 
+async def test_a_paused_stream_gives_the_bed_its_queue_back_and_resumes_at_once(tmp_path):
+    # While a live stream plays, the queue ends near its last frame; a producer that pauses
+    # (a muted participant, a TTS between sentences) must not keep it that short: a loop
+    # stall in the pause (a garbage collection) would leave the whole track dry.
+    scape, tap = await start(tmp_path)
+    await asyncio.sleep(0.5)
+    pcm = (sine(1000.0, 0.4, 0.4) * 32767).astype(np.int16)[:, 0]
+    starts: list[float] = []
+
+    async def talk_pause_talk() -> AsyncIterator[rtc.AudioFrame]:
+        for _ in range(2):
+            async for f in paced(pcm, starts):
+                yield f
+            await asyncio.sleep(1.5)
+
+    handle = scape.play(talk_pause_talk(), level="file")
+    await asyncio.sleep(1.2)  # 0.8 s into the pause
+    stall = tap.index(time.monotonic())
+    time.sleep(0.2)  # the loop is blocked
+    await asyncio.wait_for(handle, timeout=8)
+    end = tap.index(time.monotonic())
+    await scape.aclose()
+    y = tap.heard()[:end, 0]
+    bed = tone_track(y[stall - 10 * W : stall + 20 * W], BED, W)
+    assert bed.min() > 0.5 * BED_GAIN * AMP, f"the bed fell to {bed.min():.3f} in the stall"
+    for k, t in enumerate(starts):
+        part = y[tap.index(t) - 5 * W : tap.index(t) + int(0.8 * RATE)]
+        first, last, gaps = tone_span(part, 1000.0, 0.3)
+        late = (first - 5) * W / RATE
+        assert late < 0.15, f"part {k} heard {late * 1000:.0f} ms after its first frame"
+        assert 19 <= last - first + 1 <= 21 and gaps == [], (k, first, last, gaps)
+
+
 @pytest.mark.xfail(
     reason="known: a stream slower than real time is spliced in about once per frame, and "
     "a splice whose capture reaches the native queue a tick late (or after one) skips or "
@@ -279,6 +312,41 @@ async def test_stop_fades_a_looping_sound_out(tmp_path):
     assert tone_level(y[stop_at - 20 * W : stop_at - W], CHIME) > 0.45  # looped, ~0.5
     after = stop_at + int(0.1 * RATE) + 3 * W  # fade + splice + a window
     assert tone_level(y[after : after + 5 * W], CHIME) < 0.005
+
+
+async def test_stopping_an_endless_stream_fades_it_and_closes_the_producer(tmp_path):
+    # A relayed participant never ends on its own: stop() must silence it, let the bed have
+    # its queue back, and stop reading the producer (which is told by its aclose()).
+    scape, tap = await start(tmp_path)
+    await asyncio.sleep(0.5)
+    closed: list[bool] = []
+    second = (sine(1000.0, 1.0, 0.4) * 32767).astype(np.int16)[:, 0]
+
+    async def endless() -> AsyncIterator[rtc.AudioFrame]:
+        try:
+            while True:
+                async for f in paced(second, []):
+                    yield f
+        finally:
+            closed.append(True)
+
+    handle = scape.play(endless(), level="file", fade_out=0.05)
+    await asyncio.sleep(0.6)
+    stop_at = tap.index(time.monotonic())
+    handle.stop()
+    await asyncio.wait_for(handle, timeout=5)
+    await asyncio.sleep(0.3)
+    assert closed == [True], "the producer was still being read"
+    stall = tap.index(time.monotonic())
+    time.sleep(0.2)  # the bed's queue is whole again: it outlasts a stalled loop
+    await asyncio.sleep(0.3)
+    await scape.aclose()
+    y = tap.heard()[:, 0]
+    assert tone_level(y[stop_at - 10 * W : stop_at - W], 1000.0) > 0.3
+    after = stop_at + int(0.05 * RATE) + 3 * W  # fade + splice + a window
+    assert tone_level(y[after:], 1000.0) < 0.005
+    bed = tone_track(y[stall - 5 * W : stall + 15 * W], BED, W)
+    assert bed.min() > 0.5 * BED_GAIN * AMP, f"the bed fell to {bed.min():.3f} in the stall"
 
 
 async def test_builtin_and_file_path_play(tmp_path):
