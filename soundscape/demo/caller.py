@@ -30,6 +30,7 @@ class Recording:
     rate: int
     frames: list[tuple[float, np.ndarray]] = field(default_factory=list)
     ended: bool = False
+    track_sid: str = ""  # two publications of one name (a track replaced) differ here
 
     @property
     def seconds(self) -> float:
@@ -128,7 +129,7 @@ class Caller:
     ) -> None:
         if track.kind != rtc.TrackKind.KIND_AUDIO:
             return
-        rec = Recording(pub.name, who.identity, self.rate)
+        rec = Recording(pub.name, who.identity, self.rate, track_sid=pub.sid)
         self.recordings.append(rec)
         stream = rtc.AudioStream.from_track(track=track, sample_rate=self.rate, num_channels=1)
         task = asyncio.ensure_future(self._record(stream, rec))
