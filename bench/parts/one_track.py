@@ -22,7 +22,10 @@ and that the track carries sound between words (``between_words_rms``: the scene
 speech by speech: RoomIO's `_ParticipantAudioOutput` (livekit-agents' own, on a stand-in
 room that reports a subscriber at once) and soundscape's `OneTrackOutput` (office.yaml in
 one-track mode on a session that has not started, its queue full of bed when speech comes:
-850 ms ahead at the default preset). Each output's `rtc.AudioSource` is read back by a local
+850 ms ahead at the default preset), and a third, ``fed-roomio``: RoomIO's output again,
+its source kept 10–20 ms queued with faint noise between speeches (stopped at a speech's
+first frame), to tell what a track that never falls silent costs at the caller from what
+one-track itself adds. Each output's `rtc.AudioSource` is read back by a local
 `rtc.AudioStream` (bench/lib/tone.py's `Tap`, as bench/parts/latency.py does). The speech
 is a 1 kHz tone at 0.3, handed to the output in 20 ms frames; each speech starts ``GAP`` s
 after the one before has finished.
@@ -45,7 +48,8 @@ after the one before has finished.
 With a server (the part starts a local livekit-server), each output publishes on a room of
 its own with a `Caller` in it, and the same speeches are also measured at the caller
 (`Recording.sample_times`: a frame's samples dated by its arrival), through the SFU, Opus
-and the receiver's jitter buffer.
+and the receiver's jitter buffer; ``caller_over_source_ms`` is the caller's median minus the
+source's, per output: what that path adds.
 """
 
 from __future__ import annotations
@@ -63,7 +67,7 @@ from bench.lib import calls, common
 from bench.lib.tone import TONE_HZ
 
 SYSTEMS = ("none", "fed-voice-track", "bap", "soundscape", "soundscape-one-track")
-OUTPUTS = ("roomio", "one-track")
+OUTPUTS = ("roomio", "fed-roomio", "one-track")
 RATE = 48000
 AMP = 0.3
 FRAME = RATE // 50  # 20 ms, what TTS plugins and the session hand an output
@@ -115,6 +119,23 @@ async def _roomio(room: Any = None) -> tuple[Any, Any]:
     )
     await out.start()
     return out, out._audio_source
+
+
+async def _keep_fed(source: Any, feeding: asyncio.Event) -> None:
+    """While ``feeding`` is set, keep ``source`` (RoomIO's) 10–20 ms queued with faint noise
+    (-50 dBFS), so its track carries audio between speeches as one track's does, and a speech
+    waits behind at most that much of it (RoomIO never clears its queue for a new speech)."""
+    from livekit import rtc
+
+    n = source.sample_rate // 100
+    pcm = np.clip(np.random.default_rng(0).standard_normal(n) * 100, -32768, 32767)
+    frame = rtc.AudioFrame(pcm.astype(np.int16).tobytes(), source.sample_rate, 1, n)
+    while True:
+        await feeding.wait()
+        if (queued := source.queued_duration) < 0.01:
+            await source.capture_frame(frame)
+        else:  # woken as the queue gets low, not polling: the loop is the outputs' too
+            await asyncio.sleep(max(queued - 0.01, 0.002))
 
 
 async def _one_track(room: Any = None) -> tuple[Any, Any, Any]:
@@ -235,9 +256,13 @@ async def measure_voice(cfg: dict[str, Any]) -> dict[str, Any]:
     n = int(cfg["speeches"])
     sfu = await _sfu(cfg) if cfg.get("url") else {}
     roomio, rsrc = await _roomio(sfu["roomio"][0] if sfu else None)
+    fed, fsrc = await _roomio(sfu["fed-roomio"][0] if sfu else None)
+    feeding = asyncio.Event()
+    feeding.set()
+    feeder = asyncio.ensure_future(_keep_fed(fsrc, feeding))
     one, osrc, scape = await _one_track(sfu["one-track"][0] if sfu else None)
-    outs = {"roomio": roomio, "one-track": one}
-    taps = {"roomio": Tap(rsrc), "one-track": Tap(osrc)}
+    outs = {"roomio": roomio, "fed-roomio": fed, "one-track": one}
+    taps = {"roomio": Tap(rsrc), "fed-roomio": Tap(fsrc), "one-track": Tap(osrc)}
     if sfu:
         for _, caller in sfu.values():
             await caller.wait_track("roomio_audio", timeout=20)
@@ -249,7 +274,10 @@ async def measure_voice(cfg: dict[str, Any]) -> dict[str, Any]:
             for name in OUTPUTS:
                 pcm = burst if mode == "burst" else stream
                 cut = cut_after(k) if mode == "burst" else None
+                if name == "fed-roomio":
+                    feeding.clear()  # from its first frame: what a feeder stopped by speech does
                 r = await _speak(outs[name], pcm, paced=mode == "stream", cut=cut)
+                feeding.set()
                 r["mode"] = mode
                 rows[name].append(r)
                 await asyncio.sleep(GAP)
@@ -279,6 +307,8 @@ async def measure_voice(cfg: dict[str, Any]) -> dict[str, Any]:
                 at_caller.append({k: v for k, v in c.items() if not k.startswith("t_")})
             out["outputs"][name]["caller"] = {"speeches": at_caller, **summarize(at_caller)}
     out["latency_over_roomio_ms"] = _over(out["outputs"])
+    if sfu:
+        out["caller_over_source_ms"] = _path(out["outputs"])
     out["log_warnings"] = dict(logs.counts)
     out["gc"] = {
         "collections": len(gcs.events),
@@ -292,12 +322,14 @@ async def measure_voice(cfg: dict[str, Any]) -> dict[str, Any]:
         "underruns": scape.metrics.underruns,
         "remixes": None if d is None else d.metrics.remixes,  # voice splices
     }
+    feeder.cancel()
     for tap in taps.values():
         await tap.aclose()
     with contextlib.suppress(Exception):
         await scape.aclose(fade=0)
-    with contextlib.suppress(Exception):
-        await roomio.aclose()
+    for o in (roomio, fed):
+        with contextlib.suppress(Exception):
+            await o.aclose()
     for agent, caller in sfu.values():
         await caller.aclose()
         with contextlib.suppress(Exception):
@@ -339,6 +371,20 @@ def _over(outputs: dict[str, Any]) -> dict[str, float | None]:
         a = outputs["one-track"][mode]["latency_ms"].get("median")
         b = outputs["roomio"][mode]["latency_ms"].get("median")
         res[mode] = None if a is None or b is None else round(a - b, 2)
+    return res
+
+
+def _path(outputs: dict[str, Any]) -> dict[str, dict[str, float | None]]:
+    """Per output and mode, the caller's median latency minus the source's: what the SFU,
+    Opus and the receiver's jitter buffer add (a track that carries audio between speeches
+    against one that falls silent: fed-roomio and one-track against roomio)."""
+    res: dict[str, dict[str, float | None]] = {}
+    for name, o in outputs.items():
+        res[name] = {}
+        for mode in ("burst", "stream"):
+            a = o.get("caller", {}).get(mode, {}).get("latency_ms", {}).get("median")
+            b = o[mode]["latency_ms"].get("median")
+            res[name][mode] = None if a is None or b is None else round(a - b, 2)
     return res
 
 
@@ -555,7 +601,12 @@ def voice_line(v: dict[str, Any]) -> str:
                 f", at the caller burst {common.median_range(c['burst']['latency_ms'])} "
                 f"stream {common.median_range(c['stream']['latency_ms'])} ms"
             )
-    return "one-track voice  " + "; ".join(parts)
+    line = "one-track voice  " + "; ".join(parts)
+    if "caller_over_source_ms" in v:
+        line += "; caller − source, burst/stream: " + ", ".join(
+            f"{k} {p['burst']}/{p['stream']} ms" for k, p in v["caller_over_source_ms"].items()
+        )
+    return line
 
 
 def _signed(s: dict[str, Any]) -> str:
