@@ -185,6 +185,7 @@ class _Background:
         d = getattr(self.player, "_driver", None)
         if d is not None:  # one-track: each voice arrival re-pushes the queue (a remix)
             out["remixes"] = d.metrics.remixes
+            out["unspliced"] = d.metrics.kept  # reactions that changed nothing heard
             out["captures"] = d.metrics.captures
         return out
 

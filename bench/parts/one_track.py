@@ -321,6 +321,7 @@ async def measure_voice(cfg: dict[str, Any]) -> dict[str, Any]:
         "rewinds": scape.metrics.rewinds,
         "underruns": scape.metrics.underruns,
         "remixes": None if d is None else d.metrics.remixes,  # voice splices
+        "unspliced": None if d is None else d.metrics.kept,  # reactions that changed nothing heard
     }
     feeder.cancel()
     for tap in taps.values():

@@ -91,6 +91,7 @@ class Metrics:
     captures: int = 0
     rewinds: int = 0
     remixes: int = 0  # queued audio pushed again with the voice changed, the scene as it was
+    kept: int = 0  # reactions whose re-render matched the queue: nothing spliced
     underruns: int = 0
     underrun_seconds: float = 0.0
     latency: float = 0.0
@@ -559,6 +560,7 @@ class LiveDriver:
         first = min(c.at for c in cmds)
         blocks = self._blocks
         voiced = [c.voice for c in cmds if c.voice is not None]
+        moves_voice = bool(voiced)
         changes_engine = any(c.engine for c in cmds)
         # An engine ducking under the voice signal renders differently once the voice moved.
         keyed = self._keyed()
@@ -653,6 +655,18 @@ class LiveDriver:
             new = self._rerender(i, snap, cmds, at, end, pending)
             now = await self._off_tick()
             cut = max(self.clock.playing(now), base) - base
+        if not (moves_voice or truncated) and _same_from(new, old, cut):
+            # Nothing that will be heard changed (a state with no sound of its own, a user
+            # event the scene ignores): keep the queue as it is. A splice is the one timing
+            # risk left (a capture that reaches the native queue after its tick leaves 10 ms
+            # of silence, docs/performance.md), and a whole queue's capture costs CPU. The
+            # blocks re-rendered from the snapshot carry the change for later rewinds.
+            self.metrics.kept += 1
+            self.metrics.latency = (max(self.clock.playing(now), first) - first) / self.rate
+            self._drop_events_before(first)
+            self._drop_remixes()
+            self._schedule_events(loop.time())
+            return
         new = spliced
         if truncated:
             # The queue's end was chosen from the voice placed when the reaction began; on a
@@ -894,6 +908,11 @@ class _VoiceKey:
 
     def read(self, start: int, n: int) -> np.ndarray | None:
         return self._line.key(self._deck.to_deck(self._engine, start), n)
+
+
+def _same_from(new: np.ndarray, old: np.ndarray, cut: int) -> bool:
+    """Whether ``new`` would play exactly what is queued, from sample ``cut`` on."""
+    return new.shape == old.shape and np.array_equal(new[cut:], old[cut:])
 
 
 def _crossfade(old: np.ndarray, new: np.ndarray, length: int) -> np.ndarray:

@@ -37,11 +37,12 @@ async def start(tmp_path: Path, **kw) -> tuple[Soundscape, AudioTap]:
 
 
 async def test_rewind_splices_are_seamless(tmp_path):
-    # Events that change nothing audible still rewind and splice: the bed must not click.
+    # Each play() rewinds and splices; the sound is 80 dB under the bed, so what the splices
+    # do to the bed is all there is to hear: it must not click.
     scape, tap = await start(tmp_path, latency="low-cpu")
     await asyncio.sleep(0.3)
-    for i in range(25):
-        scape.post("user.speaking" if i % 2 else "user.listening")
+    for _ in range(25):
+        scape.play("other", gain=1e-4)
         await asyncio.sleep(0.037)
     end = tap.index(time.monotonic())
     rewinds = scape.metrics.rewinds
@@ -57,6 +58,29 @@ async def test_rewind_splices_are_seamless(tmp_path):
     # drops, still fails.
     found = clicks(body, material_step=step_bound([(BED_GAIN * AMP, BED)]))
     assert len(found) <= 4, found
+    assert tone_track(body, BED, W).min() > 0.95 * BED_GAIN * AMP
+
+
+async def test_events_that_change_nothing_heard_leave_the_queue_alone(tmp_path):
+    # Listening and idle sound alike in this scene, and it ignores the user's events: the
+    # driver re-renders, finds what is queued unchanged, and splices nothing (no
+    # clear_queue, so not even the known late-capture risk of a splice), while the state
+    # still follows the events.
+    scape, tap = await start(tmp_path, latency="low-cpu")
+    await asyncio.sleep(0.3)
+    seen = []
+    for i in range(25):
+        scape.post(("agent.listening", "user.speaking", "agent.idle", "user.listening")[i % 4])
+        await asyncio.sleep(0.037)
+        seen.append(scape.state)
+    end = tap.index(time.monotonic())
+    m, clears = scape.metrics, tap.clears
+    await scape.aclose()
+    assert clears == 0 and m.rewinds == 0, (clears, m.rewinds)
+    assert set(seen) == {"listening", "idle"}, seen
+    y = tap.heard()[:end, 0]
+    body = y[onset(y, 1e-3) + int(0.05 * RATE) :]
+    assert clicks(body, material_step=step_bound([(BED_GAIN * AMP, BED)])) == []
     assert tone_track(body, BED, W).min() > 0.95 * BED_GAIN * AMP
 
 
